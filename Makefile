@@ -1,0 +1,52 @@
+# Every target installs what it needs on a fresh machine: a Python venv and the pinned CDK CLI.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+CONFIG ?= config/dev.json
+
+export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
+export AWS_DEFAULT_REGION ?= us-east-1
+export SAGEMAKER_VALIDATE_ROLE := false
+export CDK_DISABLE_CLI_TELEMETRY := true
+
+.PHONY: install demo test synth lint bench-drift bench-cold-start clean
+
+install: $(VENV)/.installed node_modules/.installed
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[dev]'
+	touch $@
+
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+# The main job. Until the local runtime lands it synthesizes and explains what a deploy creates.
+demo: synth
+	$(PY) -m infra.summary cdk.out
+
+# pytest exits 5 when it collected nothing: a run that tested nothing must not look green.
+test: install
+	$(PY) -m pytest; status=$$?; \
+	if [ $$status -eq 5 ]; then echo "pytest collected no tests" >&2; exit 1; fi; exit $$status
+
+# Synthesize with the real CDK CLI, then lint the templates; cdk-nag findings fail the synth.
+synth: install
+	rm -rf cdk.out
+	npx --no-install cdk synth --quiet --context config=$(CONFIG) > /dev/null
+	$(VENV)/bin/cfn-lint cdk.out/*.template.json
+
+lint: install
+	$(VENV)/bin/ruff check .
+
+bench-drift: install
+	bash benchmarks/drift/run.sh
+
+bench-cold-start: install
+	$(PY) -m benchmarks.cold_start
+
+clean:
+	rm -rf cdk.out build .pytest_cache
