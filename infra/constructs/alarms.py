@@ -1,0 +1,220 @@
+"""CloudWatch alarms: drift (retrain triggers), endpoint (rollback triggers), operations."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+from aws_cdk import Duration
+from aws_cdk import aws_cloudwatch as cloudwatch
+from aws_cdk import aws_cloudwatch_actions as cw_actions
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_sns as sns
+from aws_cdk import aws_sns_subscriptions as subscriptions
+from aws_cdk import aws_sqs as sqs
+from constructs import Construct
+
+DRIFT_SCORE_METRIC = "drift_score"
+FEATURE_DRIFT_METRIC = "feature_baseline_drift_{feature}"
+
+
+class Notifications(Construct):
+    """The SNS topic for people: failures, models awaiting approval, rollbacks, alarms."""
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        name_prefix: str,
+        key: kms.IKey,
+        email: str | None,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        self.topic = sns.Topic(
+            self,
+            "Topic",
+            topic_name=f"{name_prefix}-notifications",
+            display_name=f"{name_prefix} MLOps",
+            master_key=key,
+            enforce_ssl=True,
+        )
+        if email:
+            self.topic.add_subscription(subscriptions.EmailSubscription(email))
+
+
+class DriftAlarms(Construct):
+    """One alarm per feature and one on the share of drifted features; their names share a prefix
+    that the drift-retrain rule matches, so adding a feature needs no rule change."""
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        name_prefix: str,
+        namespace: str,
+        endpoint_name: str,
+        feature_thresholds: Mapping[str, float],
+        score_threshold: float,
+        evaluation_periods: int,
+        period: Duration,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        self.alarm_name_prefix = f"{name_prefix}-drift-"
+        dimensions = {"EndpointName": endpoint_name}
+
+        def alarm(
+            alarm_id: str, suffix: str, metric_name: str, threshold: float, what: str
+        ) -> cloudwatch.Alarm:
+            return cloudwatch.Alarm(
+                self,
+                alarm_id,
+                alarm_name=f"{self.alarm_name_prefix}{suffix}",
+                alarm_description=f"{what} on {endpoint_name} crossed {threshold}: retrain.",
+                metric=cloudwatch.Metric(
+                    namespace=namespace,
+                    metric_name=metric_name,
+                    dimensions_map=dimensions,
+                    statistic="Maximum",
+                    period=period,
+                ),
+                threshold=threshold,
+                comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+                evaluation_periods=evaluation_periods,
+                datapoints_to_alarm=evaluation_periods,
+                # No traffic in a window means no evidence of drift, not drift.
+                treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+            )
+
+        self.score_alarm = alarm(
+            "Score", "score", DRIFT_SCORE_METRIC, score_threshold, "Share of drifted features"
+        )
+        self.feature_alarms = {
+            feature: alarm(
+                f"Feature-{feature}",
+                feature,
+                FEATURE_DRIFT_METRIC.format(feature=feature),
+                threshold,
+                f"Drift of {feature}",
+            )
+            for feature, threshold in feature_thresholds.items()
+        }
+
+    @property
+    def all(self) -> list[cloudwatch.Alarm]:
+        return [self.score_alarm, *self.feature_alarms.values()]
+
+
+class EndpointAlarms(Construct):
+    """The alarms SageMaker watches during a blue/green update; either one rolls the update back."""
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        name_prefix: str,
+        endpoint_name: str,
+        variant_name: str,
+        max_5xx_per_minute: int,
+        latency_p99_ms: int,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        dimensions = {"EndpointName": endpoint_name, "VariantName": variant_name}
+        self.errors_5xx = cloudwatch.Alarm(
+            self,
+            "Errors5xx",
+            alarm_name=f"{name_prefix}-endpoint-5xx",
+            alarm_description=f"{endpoint_name} returns 5XX errors; rolls back a deployment.",
+            metric=cloudwatch.Metric(
+                namespace="AWS/SageMaker",
+                metric_name="Invocation5XXErrors",
+                dimensions_map=dimensions,
+                statistic="Sum",
+                period=Duration.minutes(1),
+            ),
+            threshold=max_5xx_per_minute,
+            comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+            evaluation_periods=2,
+            datapoints_to_alarm=2,
+            treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+        )
+        self.latency_p99 = cloudwatch.Alarm(
+            self,
+            "LatencyP99",
+            alarm_name=f"{name_prefix}-endpoint-p99-latency",
+            alarm_description=f"{endpoint_name} p99 model latency above {latency_p99_ms} ms; "
+            "rolls back a deployment.",
+            # ModelLatency is reported in microseconds.
+            metric=cloudwatch.Metric(
+                namespace="AWS/SageMaker",
+                metric_name="ModelLatency",
+                dimensions_map=dimensions,
+                statistic="p99",
+                period=Duration.minutes(1),
+            ),
+            threshold=latency_p99_ms * 1000,
+            comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+            evaluation_periods=3,
+            datapoints_to_alarm=2,
+            treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+        )
+
+    @property
+    def all(self) -> list[cloudwatch.Alarm]:
+        return [self.errors_5xx, self.latency_p99]
+
+
+class OperationsAlarms(Construct):
+    """Lambda errors and dead-lettered events: the loop fails somewhere and a human must look."""
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        name_prefix: str,
+        functions: Mapping[str, lambda_.IFunction],
+        failure_queue: sqs.IQueue,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        self.function_errors = [
+            cloudwatch.Alarm(
+                self,
+                f"Errors-{name}",
+                alarm_name=f"{name_prefix}-{name.replace('_', '-')}-errors",
+                alarm_description="The function failed; its event is retried, then dead-lettered.",
+                metric=function.metric_errors(period=Duration.minutes(5), statistic="Sum"),
+                threshold=1,
+                comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+                evaluation_periods=1,
+                treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+            )
+            for name, function in functions.items()
+        ]
+        self.dead_letters = cloudwatch.Alarm(
+            self,
+            "DeadLetters",
+            alarm_name=f"{name_prefix}-failed-events",
+            alarm_description="Events that failed every retry wait in the failure queue.",
+            metric=failure_queue.metric_approximate_number_of_messages_visible(
+                period=Duration.minutes(5), statistic="Maximum"
+            ),
+            threshold=1,
+            comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+            evaluation_periods=1,
+            treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+        )
+
+    @property
+    def all(self) -> list[cloudwatch.Alarm]:
+        return [*self.function_errors, self.dead_letters]
+
+
+def notify(alarms: Sequence[cloudwatch.Alarm], topic: sns.ITopic) -> None:
+    """Send every state change of these alarms to the topic."""
+    action = cw_actions.SnsAction(topic)
+    for alarm in alarms:
+        alarm.add_alarm_action(action)
+        alarm.add_ok_action(action)

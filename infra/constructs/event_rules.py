@@ -1,0 +1,211 @@
+"""One EventBridge rule per arrow of the loop (../shared/DESIGN.md), plus the schedules."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+import jsii
+from aws_cdk import Duration
+from aws_cdk import aws_events as events
+from aws_cdk import aws_events_targets as targets
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_sqs as sqs
+from constructs import Construct
+
+from infra.constructs.nag import acknowledge, actions
+
+PIPELINE_TERMINAL_STATUSES = ["Succeeded", "Failed", "Stopped"]
+ENDPOINT_SETTLED_STATUSES = ["IN_SERVICE", "FAILED"]
+
+
+def _kebab(camel: str) -> str:
+    return re.sub(r"(?<!^)(?=[A-Z])", "-", camel).lower()
+
+
+@jsii.implements(events.IRuleTarget)
+class SageMakerPipelineTarget:
+    """Starts a SageMaker pipeline with its default parameters; `aws_events_targets` has no
+    L2 target for it."""
+
+    def __init__(
+        self, *, pipeline_arn: str, role: iam.IRole, dead_letter_queue: sqs.IQueue
+    ) -> None:
+        self._pipeline_arn = pipeline_arn
+        self._role = role
+        self._dead_letter_queue = dead_letter_queue
+
+    def bind(self, rule: events.IRule, id: str | None = None) -> events.RuleTargetConfig:  # noqa: A002
+        return events.RuleTargetConfig(
+            arn=self._pipeline_arn,
+            role=self._role,
+            dead_letter_config=events.CfnRule.DeadLetterConfigProperty(
+                arn=self._dead_letter_queue.queue_arn
+            ),
+            retry_policy=events.CfnRule.RetryPolicyProperty(
+                maximum_retry_attempts=8, maximum_event_age_in_seconds=3600
+            ),
+        )
+
+
+@dataclass(frozen=True, kw_only=True)
+class LoopTargets:
+    data_arrival: lambda_.IFunction
+    pipeline_events: lambda_.IFunction
+    deploy: lambda_.IFunction
+    drift_retrain: lambda_.IFunction
+
+
+class LoopRules(Construct):
+    """The wiring: which event reaches which function or pipeline."""
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        name_prefix: str,
+        targets_: LoopTargets,
+        data_bucket_name: str,
+        incoming_prefix: str,
+        training_pipeline_arn: str,
+        monitoring_pipeline_arn: str,
+        model_package_group_name: str,
+        endpoint_name: str,
+        drift_alarm_prefix: str,
+        monitoring_schedule: str,
+        retrain_schedule: str | None,
+        failure_queue: sqs.IQueue,
+    ) -> None:
+        super().__init__(scope, construct_id)
+
+        def to_function(function: lambda_.IFunction) -> targets.LambdaFunction:
+            # EventBridge retries delivery itself; what it cannot deliver is dead-lettered too.
+            return targets.LambdaFunction(
+                function,
+                dead_letter_queue=failure_queue,
+                retry_attempts=8,
+                max_event_age=Duration.hours(2),
+            )
+
+        def rule(
+            rule_id: str, description: str, pattern: events.EventPattern, target: events.IRuleTarget
+        ) -> events.Rule:
+            return events.Rule(
+                self,
+                rule_id,
+                rule_name=f"{name_prefix}-{_kebab(rule_id)}",
+                description=description,
+                event_pattern=pattern,
+                targets=[target],
+            )
+
+        self.data_arrival = rule(
+            "DataArrival",
+            "S3 Object Created under incoming/ -> data_arrival (validate, then train)",
+            events.EventPattern(
+                source=["aws.s3"],
+                detail_type=["Object Created"],
+                detail={
+                    "bucket": {"name": [data_bucket_name]},
+                    "object": {"key": [{"prefix": incoming_prefix}]},
+                },
+            ),
+            to_function(targets_.data_arrival),
+        )
+        self.pipeline_status = rule(
+            "PipelineStatus",
+            "Training pipeline finished -> pipeline_events (notify, release guard, follow-up run)",
+            events.EventPattern(
+                source=["aws.sagemaker"],
+                detail_type=["SageMaker Model Building Pipeline Execution Status Change"],
+                detail={
+                    "pipelineArn": [training_pipeline_arn],
+                    "currentPipelineExecutionStatus": PIPELINE_TERMINAL_STATUSES,
+                },
+            ),
+            to_function(targets_.pipeline_events),
+        )
+        self.model_approval = rule(
+            "ModelApproval",
+            "Model package Approved/Rejected in the group -> deploy",
+            events.EventPattern(
+                source=["aws.sagemaker"],
+                detail_type=["SageMaker Model Package State Change"],
+                detail={
+                    "ModelPackageGroupName": [model_package_group_name],
+                    "ModelApprovalStatus": ["Approved", "Rejected"],
+                },
+            ),
+            to_function(targets_.deploy),
+        )
+        self.endpoint_status = rule(
+            "EndpointStatus",
+            "Endpoint settled (in service or failed) -> deploy (verify the running config)",
+            events.EventPattern(
+                source=["aws.sagemaker"],
+                detail_type=["SageMaker Endpoint State Change"],
+                detail={
+                    "EndpointName": [endpoint_name],
+                    "EndpointStatus": ENDPOINT_SETTLED_STATUSES,
+                },
+            ),
+            to_function(targets_.deploy),
+        )
+        self.drift_alarm = rule(
+            "DriftAlarm",
+            "A drift alarm went to ALARM -> drift_retrain",
+            events.EventPattern(
+                source=["aws.cloudwatch"],
+                detail_type=["CloudWatch Alarm State Change"],
+                detail={
+                    "alarmName": [{"prefix": drift_alarm_prefix}],
+                    "state": {"value": ["ALARM"]},
+                },
+            ),
+            to_function(targets_.drift_retrain),
+        )
+
+        start_monitoring = iam.Role(
+            self,
+            "StartMonitoringRole",
+            assumed_by=iam.ServicePrincipal("events.amazonaws.com"),
+            description="EventBridge starts the drift monitoring pipeline on schedule",
+        )
+        start_monitoring.add_to_policy(
+            iam.PolicyStatement(
+                actions=["sagemaker:StartPipelineExecution"], resources=[monitoring_pipeline_arn]
+            )
+        )
+        failure_queue.grant_send_messages(start_monitoring)
+        acknowledge(
+            start_monitoring,
+            "AwsSolutions-IAM5",
+            "KMS action wildcards written by the queue's grant helper, bound to the stack's key.",
+            actions("kms:ReEncrypt*", "kms:GenerateDataKey*"),
+        )
+        self.monitoring_schedule = events.Rule(
+            self,
+            "MonitoringSchedule",
+            rule_name=f"{name_prefix}-monitoring-schedule",
+            description="Measure drift of the captured traffic",
+            schedule=events.Schedule.expression(monitoring_schedule),
+            targets=[
+                SageMakerPipelineTarget(
+                    pipeline_arn=monitoring_pipeline_arn,
+                    role=start_monitoring,
+                    dead_letter_queue=failure_queue,
+                )
+            ],
+        )
+        self.retrain_schedule = None
+        if retrain_schedule:
+            self.retrain_schedule = events.Rule(
+                self,
+                "RetrainSchedule",
+                rule_name=f"{name_prefix}-retrain-schedule",
+                description="Periodic retraining -> drift_retrain (same guards as drift)",
+                schedule=events.Schedule.expression(retrain_schedule),
+                targets=[to_function(targets_.drift_retrain)],
+            )

@@ -1,0 +1,134 @@
+"""The Lambda glue of the loop: one construct per function, all alike in how they fail and log."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from aws_cdk import Acknowledgment, Duration, RemovalPolicy, Stack, Validations
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_lambda_destinations as destinations
+from aws_cdk import aws_logs as logs
+from aws_cdk import aws_sqs as sqs
+from constructs import Construct
+
+from infra.constructs.nag import GRANT_HELPER_ACTIONS, acknowledge, actions
+
+RUNTIME = lambda_.Runtime.PYTHON_3_14
+POWERTOOLS_ACCOUNT = "017000801446"
+DEFAULT_TIMEOUT = Duration.seconds(60)
+
+
+def powertools_layer_arn(stack: Stack, version: int) -> str:
+    """The AWS-published Powertools layer matching the runtime and architecture."""
+    runtime_tag = RUNTIME.name.replace(".", "")  # "python3.14" -> "python314"
+    return (
+        f"arn:{stack.partition}:lambda:{stack.region}:{POWERTOOLS_ACCOUNT}:layer:"
+        f"AWSLambdaPowertoolsPythonV3-{runtime_tag}-x86_64:{version}"
+    )
+
+
+class FailureQueue(Construct):
+    """The dead-letter queue every asynchronous invocation of the loop ends in when it fails."""
+
+    def __init__(
+        self, scope: Construct, construct_id: str, *, name_prefix: str, key: kms.IKey
+    ) -> None:
+        super().__init__(scope, construct_id)
+        self.queue = sqs.Queue(
+            self,
+            "Queue",
+            queue_name=f"{name_prefix}-failed-events",
+            encryption=sqs.QueueEncryption.KMS,
+            encryption_master_key=key,
+            enforce_ssl=True,
+            retention_period=Duration.days(14),
+        )
+        Validations.of(self.queue).acknowledge(
+            Acknowledgment(
+                id="AwsSolutions-SQS3",
+                reason="This queue is the dead-letter queue of the loop; a dead-letter queue of a "
+                "dead-letter queue would only hide failures.",
+            )
+        )
+
+
+class LoopFunction(Construct):
+    """A Python Lambda from `functions/<name>/handler.py` with Powertools, X-Ray and a DLQ.
+
+    EventBridge invokes asynchronously: Lambda retries twice, then the event and its error go to
+    the failure queue, so nothing is dropped silently.
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        name_prefix: str,
+        name: str,
+        description: str,
+        code: lambda_.Code,
+        environment: Mapping[str, str],
+        powertools_layer_version: int,
+        failure_queue: sqs.IQueue,
+        key: kms.IKey,
+        timeout: Duration = DEFAULT_TIMEOUT,
+        memory_size: int = 256,
+        reserved_concurrency: int | None = None,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        function_name = f"{name_prefix}-{name.replace('_', '-')}"
+        log_group = logs.LogGroup(
+            self,
+            "Logs",
+            log_group_name=f"/aws/lambda/{function_name}",
+            retention=logs.RetentionDays.THREE_MONTHS,
+            encryption_key=key,
+            removal_policy=RemovalPolicy.DESTROY,
+        )
+        layer = lambda_.LayerVersion.from_layer_version_arn(
+            self, "Powertools", powertools_layer_arn(Stack.of(self), powertools_layer_version)
+        )
+        self.function = lambda_.Function(
+            self,
+            "Function",
+            function_name=function_name,
+            description=description,
+            runtime=RUNTIME,
+            architecture=lambda_.Architecture.X86_64,
+            handler=f"functions.{name}.handler.lambda_handler",
+            code=code,
+            layers=[layer],
+            environment={
+                "POWERTOOLS_SERVICE_NAME": name,
+                "POWERTOOLS_METRICS_NAMESPACE": f"{name_prefix}/Functions",
+                "POWERTOOLS_LOG_LEVEL": "INFO",
+                **environment,
+            },
+            timeout=timeout,
+            memory_size=memory_size,
+            tracing=lambda_.Tracing.ACTIVE,
+            log_group=log_group,
+            reserved_concurrent_executions=reserved_concurrency,
+            retry_attempts=2,
+            max_event_age=Duration.hours(6),
+            on_failure=destinations.SqsDestination(failure_queue),
+        )
+        self.function_name = function_name
+        acknowledge(
+            self.function,
+            "AwsSolutions-IAM4",
+            "AWSLambdaBasicExecutionRole only allows writing this function's logs; it is the "
+            "AWS-maintained minimum for Lambda.",
+            [
+                "Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole"
+            ],
+        )
+        acknowledge(
+            self.function,
+            "AwsSolutions-IAM5",
+            "Action wildcards written by CDK grant helpers, bounded by the statement's resources; "
+            "X-Ray's PutTraceSegments and PutTelemetryRecords support no resource-level scope.",
+            [*actions(*GRANT_HELPER_ACTIONS), "Resource::*"],
+        )

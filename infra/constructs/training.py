@@ -1,0 +1,213 @@
+"""The learning side: the model registry, the SageMaker execution role and the pipelines."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from aws_cdk import Fn, RemovalPolicy, Stack
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_s3 as s3
+from aws_cdk import aws_sagemaker as sagemaker
+from constructs import Construct
+
+from infra.constructs.data_storage import CAPTURE_PREFIX, INCOMING_PREFIX
+from infra.constructs.nag import GRANT_HELPER_ACTIONS, acknowledge, actions, resources
+
+
+class SageMakerExecutionRole(Construct):
+    """The one role SageMaker Pipelines, processing and training jobs act with.
+
+    Scoped to this stack's buckets, key, pipelines, model package group and log groups; the
+    scikit-learn image lives in an AWS-owned ECR account per region, hence the account wildcard.
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        name_prefix: str,
+        data_bucket: s3.IBucket,
+        artifacts_bucket: s3.IBucket,
+        key: kms.IKey,
+        metrics_namespace: str,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        stack = Stack.of(self)
+        self.role = iam.Role(
+            self,
+            "Role",
+            role_name=f"{name_prefix}-sagemaker",
+            assumed_by=iam.ServicePrincipal("sagemaker.amazonaws.com"),
+            description="SageMaker pipelines and jobs of the MLOps stack",
+        )
+        data_bucket.grant_read(self.role, f"{INCOMING_PREFIX}*")
+        data_bucket.grant_read(self.role, f"{CAPTURE_PREFIX}*")
+        artifacts_bucket.grant_read_write(self.role)
+        key.grant_encrypt_decrypt(self.role)
+
+        def sm_arn(resource: str) -> str:
+            return f"arn:{stack.partition}:sagemaker:{stack.region}:{stack.account}:{resource}"
+
+        statements = [
+            iam.PolicyStatement(
+                sid="RunPipelineJobs",
+                actions=[
+                    "sagemaker:CreateProcessingJob",
+                    "sagemaker:DescribeProcessingJob",
+                    "sagemaker:StopProcessingJob",
+                    "sagemaker:CreateTrainingJob",
+                    "sagemaker:DescribeTrainingJob",
+                    "sagemaker:StopTrainingJob",
+                    "sagemaker:AddTags",
+                ],
+                resources=[
+                    sm_arn("processing-job/pipelines-*"),
+                    sm_arn("training-job/pipelines-*"),
+                ],
+            ),
+            iam.PolicyStatement(
+                sid="RegisterModels",
+                actions=[
+                    "sagemaker:CreateModelPackage",
+                    "sagemaker:DescribeModelPackage",
+                    "sagemaker:DescribeModelPackageGroup",
+                    "sagemaker:AddTags",
+                ],
+                resources=[
+                    sm_arn(f"model-package-group/{name_prefix}-models"),
+                    sm_arn(f"model-package/{name_prefix}-models/*"),
+                ],
+            ),
+            iam.PolicyStatement(
+                sid="PassOwnRole",
+                actions=["iam:PassRole"],
+                resources=[self.role.role_arn],
+                conditions={"StringEquals": {"iam:PassedToService": "sagemaker.amazonaws.com"}},
+            ),
+            iam.PolicyStatement(
+                sid="PullFrameworkImages",
+                actions=[
+                    "ecr:BatchGetImage",
+                    "ecr:GetDownloadUrlForLayer",
+                    "ecr:BatchCheckLayerAvailability",
+                ],
+                resources=[
+                    f"arn:{stack.partition}:ecr:{stack.region}:*:repository/sagemaker-scikit-learn"
+                ],
+            ),
+            iam.PolicyStatement(
+                sid="EcrLogin",
+                actions=["ecr:GetAuthorizationToken"],
+                resources=["*"],
+            ),
+            iam.PolicyStatement(
+                sid="JobLogs",
+                actions=[
+                    "logs:CreateLogGroup",
+                    "logs:CreateLogStream",
+                    "logs:PutLogEvents",
+                    "logs:DescribeLogStreams",
+                ],
+                resources=[
+                    f"arn:{stack.partition}:logs:{stack.region}:{stack.account}:"
+                    "log-group:/aws/sagemaker/*"
+                ],
+            ),
+            iam.PolicyStatement(
+                sid="PublishDriftMetrics",
+                actions=["cloudwatch:PutMetricData"],
+                resources=["*"],
+                conditions={"StringEquals": {"cloudwatch:namespace": metrics_namespace}},
+            ),
+        ]
+        for statement in statements:
+            self.role.add_to_policy(statement)
+
+        acknowledge(
+            self.role,
+            "AwsSolutions-IAM5",
+            "Wildcards are bounded: job names are generated by SageMaker Pipelines under the "
+            "'pipelines-' prefix; model package versions are numbered by the registry; bucket "
+            "grants are per prefix; the framework image account varies by region; "
+            "ecr:GetAuthorizationToken and cloudwatch:PutMetricData support no resource (the "
+            "latter is bound to the drift namespace by condition).",
+            [
+                *actions(*GRANT_HELPER_ACTIONS),
+                *resources(
+                    stack,
+                    sm_arn("processing-job/pipelines-*"),
+                    sm_arn("training-job/pipelines-*"),
+                    sm_arn(f"model-package/{name_prefix}-models/*"),
+                    f"arn:{stack.partition}:ecr:{stack.region}:*:repository/sagemaker-scikit-learn",
+                    f"arn:{stack.partition}:logs:{stack.region}:{stack.account}:"
+                    "log-group:/aws/sagemaker/*",
+                    data_bucket.arn_for_objects(f"{INCOMING_PREFIX}*"),
+                    data_bucket.arn_for_objects(f"{CAPTURE_PREFIX}*"),
+                    artifacts_bucket.arn_for_objects("*"),
+                ),
+                "Resource::*",
+            ],
+        )
+
+
+class ModelRegistry(Construct):
+    """The model package group every trained model is registered into for approval."""
+
+    def __init__(
+        self, scope: Construct, construct_id: str, *, group_name: str, description: str
+    ) -> None:
+        super().__init__(scope, construct_id)
+        self.group = sagemaker.CfnModelPackageGroup(
+            self,
+            "Group",
+            model_package_group_name=group_name,
+            model_package_group_description=description,
+        )
+        # The registry is the audit trail of every model ever trained.
+        self.group.apply_removal_policy(RemovalPolicy.RETAIN)
+        self.group_name = group_name
+        stack = Stack.of(self)
+        self.group_arn = (
+            f"arn:{stack.partition}:sagemaker:{stack.region}:{stack.account}:"
+            f"model-package-group/{group_name}"
+        )
+
+
+class SageMakerPipeline(Construct):
+    """An `AWS::SageMaker::Pipeline` whose definition is built offline by `pipelines/`.
+
+    The definition carries `${Name}` placeholders for everything account- or region-specific;
+    they are substituted here with `Fn::Sub`, so the JSON itself stays byte-identical across
+    accounts and the local runtime can resolve it the same way.
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        pipeline_name: str,
+        description: str,
+        definition_body: str,
+        substitutions: Mapping[str, str],
+        role: iam.IRole,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        self.pipeline = sagemaker.CfnPipeline(
+            self,
+            "Pipeline",
+            pipeline_name=pipeline_name,
+            pipeline_description=description,
+            role_arn=role.role_arn,
+            pipeline_definition={
+                "PipelineDefinitionBody": Fn.sub(definition_body, dict(substitutions)),
+            },
+        )
+        self.pipeline_name = pipeline_name
+        stack = Stack.of(self)
+        self.pipeline_arn = (
+            f"arn:{stack.partition}:sagemaker:{stack.region}:{stack.account}:"
+            f"pipeline/{pipeline_name}"
+        )

@@ -1,0 +1,77 @@
+"""Alarms that drive the loop (drift, rollback) and the ones that call a human."""
+
+from __future__ import annotations
+
+from aws_cdk.assertions import Match
+
+
+def _alarms(dev) -> dict[str, dict]:
+    return {
+        a["Properties"]["AlarmName"]: a["Properties"]
+        for a in dev.resources("AWS::CloudWatch::Alarm").values()
+    }
+
+
+def test_one_drift_alarm_per_feature_and_one_on_the_score(dev):
+    alarms = _alarms(dev)
+    prefix = dev.config.prefix
+    for feature in dev.config.dataset.features:
+        alarm = alarms[f"{prefix}-drift-{feature.name}"]
+        assert alarm["MetricName"] == f"feature_baseline_drift_{feature.name}"
+        assert alarm["Namespace"] == f"{prefix}/Drift"
+        assert alarm["Dimensions"] == [{"Name": "EndpointName", "Value": f"{prefix}-endpoint"}]
+        assert alarm["Threshold"] == (feature.drift_threshold or dev.config.drift.default_threshold)
+        assert alarm["ComparisonOperator"] == "GreaterThanOrEqualToThreshold"
+        assert alarm["TreatMissingData"] == "notBreaching"
+    score = alarms[f"{prefix}-drift-score"]
+    assert score["MetricName"] == "drift_score"
+    assert score["Threshold"] == dev.config.drift.score_threshold
+
+
+def test_rollback_alarms_watch_the_endpoint_variant(dev):
+    alarms = _alarms(dev)
+    prefix = dev.config.prefix
+    dims = [
+        {"Name": "EndpointName", "Value": f"{prefix}-endpoint"},
+        {"Name": "VariantName", "Value": "AllTraffic"},
+    ]
+    errors = alarms[f"{prefix}-endpoint-5xx"]
+    assert (errors["MetricName"], errors["Statistic"], errors["Dimensions"]) == (
+        "Invocation5XXErrors",
+        "Sum",
+        dims,
+    )
+    latency = alarms[f"{prefix}-endpoint-p99-latency"]
+    assert (latency["MetricName"], latency["ExtendedStatistic"]) == ("ModelLatency", "p99")
+    # ModelLatency is in microseconds.
+    assert latency["Threshold"] == dev.config.deployment.latency_p99_ms * 1000
+
+
+def test_every_function_and_the_failure_queue_have_an_alarm(dev):
+    alarms = _alarms(dev)
+    prefix = dev.config.prefix
+    for name in ("data-arrival", "pipeline-events", "deploy", "drift-retrain"):
+        assert alarms[f"{prefix}-{name}-errors"]["MetricName"] == "Errors"
+    dlq = alarms[f"{prefix}-failed-events"]
+    assert dlq["MetricName"] == "ApproximateNumberOfMessagesVisible"
+
+
+def test_every_alarm_notifies_the_topic(dev):
+    topic_id = next(iter(dev.resources("AWS::SNS::Topic")))
+    for name, alarm in _alarms(dev).items():
+        assert alarm["AlarmActions"] == [{"Ref": topic_id}], name
+
+
+def test_topic_is_encrypted_and_dashboard_covers_the_loop(dev):
+    dev.template.has_resource_properties("AWS::SNS::Topic", {"KmsMasterKeyId": Match.any_value()})
+    (dashboard,) = dev.resources("AWS::CloudWatch::Dashboard").values()
+    body = str(dashboard["Properties"]["DashboardBody"])
+    for needle in (
+        "Training pipeline runs",
+        "Drift per feature",
+        "Endpoint latency",
+        "Lambda errors",
+        "ExecutionFailed",
+        "drift_score",
+    ):
+        assert needle in body, needle

@@ -1,0 +1,164 @@
+"""The four Lambdas: current runtime, Powertools, tracing, the contract env, no lost events."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from aws_cdk.assertions import Match
+
+FUNCTIONS = ("data-arrival", "pipeline-events", "deploy", "drift-retrain")
+COMMON_ENV = {
+    "POWERTOOLS_SERVICE_NAME",
+    "POWERTOOLS_METRICS_NAMESPACE",
+    "STATE_TABLE",
+    "TOPIC_ARN",
+    "ARTIFACTS_BUCKET",
+}
+# docs/contracts.md, "Lambda environment"
+CONTRACT_ENV = {
+    "data-arrival": {
+        "DATA_BUCKET",
+        "INCOMING_PREFIX",
+        "QUARANTINE_PREFIX",
+        "TRAINING_PIPELINE_NAME",
+        "SCHEMA_COLUMNS",
+        "ALLOWED_EXTENSIONS",
+        "ALLOW_GZIP",
+        "MAX_OBJECT_BYTES",
+        "IDEMPOTENCY_TTL_SECONDS",
+    },
+    "pipeline-events": {
+        "TRAINING_PIPELINE_NAME",
+        "DATA_BUCKET",
+        "INCOMING_PREFIX",
+        "MODEL_PACKAGE_GROUP_NAME",
+    },
+    "deploy": {
+        "MODEL_PACKAGE_GROUP_NAME",
+        "ENDPOINT_NAME",
+        "SAGEMAKER_ROLE_ARN",
+        "INFERENCE_INSTANCE_TYPE",
+        "INFERENCE_INSTANCE_COUNT",
+        "CAPTURE_S3_URI",
+        "CAPTURE_SAMPLING_PERCENT",
+        "CAPTURE_KMS_KEY_ARN",
+        "CANARY_PERCENT",
+        "CANARY_WAIT_SECONDS",
+        "ROLLBACK_ALARM_NAMES",
+    },
+    "drift-retrain": {
+        "TRAINING_PIPELINE_NAME",
+        "DATA_BUCKET",
+        "INCOMING_PREFIX",
+        "DRIFT_ALARM_PREFIX",
+        "RETRAIN_COOLDOWN_SECONDS",
+        "RETRAIN_DAILY_CAP",
+    },
+}
+
+
+def _function(dev, short_name: str) -> tuple[str, dict]:
+    wanted = f"{dev.config.prefix}-{short_name}"
+    for logical_id, resource in dev.resources("AWS::Lambda::Function").items():
+        if resource["Properties"]["FunctionName"] == wanted:
+            return logical_id, resource["Properties"]
+    raise AssertionError(f"no function {wanted}")
+
+
+@pytest.mark.parametrize("name", FUNCTIONS)
+def test_function_runtime_tracing_layer_and_handler(dev, name):
+    _, props = _function(dev, name)
+    assert props["Runtime"] == "python3.14"
+    assert props["TracingConfig"] == {"Mode": "Active"}
+    assert props["Handler"] == f"functions.{name.replace('-', '_')}.handler.lambda_handler"
+    layer = dev.resolved(props["Layers"][0])
+    version = dev.config.powertools_layer_version
+    assert layer == (
+        "arn:aws:lambda:us-east-1:017000801446:layer:"
+        f"AWSLambdaPowertoolsPythonV3-python314-x86_64:{version}"
+    )
+
+
+@pytest.mark.parametrize("name", FUNCTIONS)
+def test_function_environment_follows_the_contract(dev, name):
+    _, props = _function(dev, name)
+    env = props["Environment"]["Variables"]
+    missing = (COMMON_ENV | CONTRACT_ENV[name]) - env.keys()
+    assert not missing, f"{name} lacks {sorted(missing)}"
+
+
+def test_data_arrival_knows_the_schema_columns_and_limits(dev):
+    _, props = _function(dev, "data-arrival")
+    env = props["Environment"]["Variables"]
+    assert json.loads(env["SCHEMA_COLUMNS"]) == list(dev.config.dataset.columns)
+    assert int(env["MAX_OBJECT_BYTES"]) == dev.config.data.max_object_mb * 1024 * 1024
+    assert env["INCOMING_PREFIX"] == "incoming/"
+
+
+def test_deploy_rolls_back_on_the_endpoint_alarms(dev):
+    _, props = _function(dev, "deploy")
+    names = json.loads(dev.resolved(props["Environment"]["Variables"]["ROLLBACK_ALARM_NAMES"]))
+    prefix = dev.config.prefix
+    assert names == [f"{prefix}-endpoint-5xx", f"{prefix}-endpoint-p99-latency"]
+    alarm_names = {
+        a["Properties"]["AlarmName"] for a in dev.resources("AWS::CloudWatch::Alarm").values()
+    }
+    assert set(names) <= alarm_names
+
+
+@pytest.mark.parametrize("name", FUNCTIONS)
+def test_failed_async_invocations_reach_the_failure_queue(dev, name):
+    logical_id, _ = _function(dev, name)
+    queue_id = next(iter(dev.resources("AWS::SQS::Queue")))
+    dev.template.has_resource_properties(
+        "AWS::Lambda::EventInvokeConfig",
+        {
+            "FunctionName": {"Ref": logical_id},
+            "MaximumRetryAttempts": 2,
+            "DestinationConfig": {"OnFailure": {"Destination": {"Fn::GetAtt": [queue_id, "Arn"]}}},
+        },
+    )
+
+
+def test_bursty_and_racy_functions_have_reserved_concurrency(dev):
+    concurrency = {
+        name: _function(dev, name)[1].get("ReservedConcurrentExecutions") for name in FUNCTIONS
+    }
+    assert concurrency == {
+        "data-arrival": dev.config.functions.data_arrival_concurrency,
+        "pipeline-events": None,
+        "deploy": 1,
+        "drift-retrain": 1,
+    }
+
+
+def test_failure_queue_is_encrypted_and_ssl_only(dev):
+    dev.template.has_resource_properties(
+        "AWS::SQS::Queue", {"KmsMasterKeyId": Match.any_value(), "MessageRetentionPeriod": 1209600}
+    )
+    dev.template.has_resource_properties(
+        "AWS::SQS::QueuePolicy",
+        {
+            "PolicyDocument": {
+                "Statement": Match.array_with(
+                    [
+                        Match.object_like(
+                            {
+                                "Effect": "Deny",
+                                "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+                            }
+                        )
+                    ]
+                )
+            }
+        },
+    )
+
+
+def test_function_logs_are_encrypted_and_retained(dev):
+    groups = dev.resources("AWS::Logs::LogGroup")
+    assert len(groups) == len(FUNCTIONS)
+    for group in groups.values():
+        assert group["Properties"]["RetentionInDays"] == 90
+        assert "KmsKeyId" in group["Properties"]

@@ -1,0 +1,87 @@
+"""Every rule catches the real AWS event it exists for, and lets a near miss through."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from moto.events.models import EventPattern
+
+# rule name suffix -> (events it must match, events it must not match)
+CASES = {
+    "data-arrival": (
+        ["s3_object_created.json"],
+        ["s3_object_created_other_prefix.json", "s3_object_deleted.json"],
+    ),
+    "pipeline-status": (
+        ["pipeline_execution_succeeded.json"],
+        ["pipeline_execution_executing.json"],
+    ),
+    "model-approval": (
+        ["model_package_approved.json", "model_package_rejected.json"],
+        ["model_package_pending.json", "model_package_approved_other_group.json"],
+    ),
+    "endpoint-status": (["endpoint_in_service.json"], ["endpoint_in_service_other.json"]),
+    "drift-alarm": (
+        ["alarm_drift_score_alarm.json", "alarm_drift_feature_alarm.json"],
+        ["alarm_drift_score_ok.json", "alarm_endpoint_5xx_alarm.json"],
+    ),
+}
+
+
+def _pattern(dev, suffix: str) -> EventPattern:
+    name = f"{dev.config.prefix}-{suffix}"
+    for rule in dev.resources("AWS::Events::Rule").values():
+        if rule["Properties"]["Name"] == name:
+            return EventPattern.load(json.dumps(dev.resolved(rule["Properties"]["EventPattern"])))
+    raise AssertionError(f"no rule {name}")
+
+
+@pytest.mark.parametrize("suffix", sorted(CASES))
+def test_rule_matches_its_sample_event_and_not_the_near_miss(dev, suffix, load_event):
+    pattern = _pattern(dev, suffix)
+    must, must_not = CASES[suffix]
+    for name in must:
+        assert pattern.matches_event(load_event(name)), f"{suffix} must match {name}"
+    for name in must_not:
+        assert not pattern.matches_event(load_event(name)), f"{suffix} must not match {name}"
+
+
+def test_one_rule_per_arrow_plus_the_monitoring_schedule(dev):
+    names = {r["Properties"]["Name"] for r in dev.resources("AWS::Events::Rule").values()}
+    prefix = dev.config.prefix
+    assert names == {f"{prefix}-{s}" for s in CASES} | {f"{prefix}-monitoring-schedule"}
+
+
+def test_monitoring_schedule_starts_the_monitoring_pipeline_hourly(dev):
+    rules = [
+        r["Properties"]
+        for r in dev.resources("AWS::Events::Rule").values()
+        if r["Properties"]["Name"].endswith("-monitoring-schedule")
+    ]
+    (rule,) = rules
+    assert rule["ScheduleExpression"] == "rate(1 hour)"
+    (target,) = rule["Targets"]
+    assert dev.resolved(target["Arn"]) == (
+        f"arn:aws:sagemaker:us-east-1:123456789012:pipeline/{dev.config.prefix}-monitoring"
+    )
+    assert "DeadLetterConfig" in target and "RoleArn" in target
+
+
+def test_lambda_targets_retry_and_dead_letter(dev):
+    for rule in dev.resources("AWS::Events::Rule").values():
+        for target in rule["Properties"]["Targets"]:
+            assert "DeadLetterConfig" in target, rule["Properties"]["Name"]
+            assert target["RetryPolicy"]["MaximumRetryAttempts"] >= 1
+
+
+def test_prod_adds_the_periodic_retrain_schedule_and_email(prod):
+    rules = {
+        r["Properties"]["Name"]: r["Properties"]
+        for r in prod.resources("AWS::Events::Rule").values()
+    }
+    retrain = rules[f"{prod.config.prefix}-retrain-schedule"]
+    assert retrain["ScheduleExpression"] == "rate(7 days)"
+    prod.template.has_resource_properties(
+        "AWS::SNS::Subscription", {"Protocol": "email", "Endpoint": prod.config.notification_email}
+    )
