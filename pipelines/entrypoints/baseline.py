@@ -1,0 +1,47 @@
+"""Baseline: the drift engine's reference profile of the training split.
+
+    python -m pipelines.entrypoints.baseline --schema <parts> [--train DIR] [--output DIR]
+
+Writes `--output/baseline.json` (ReferenceProfile.to_json), which the pipeline stores next to
+the model and records in the model package's lineage; the monitoring step compares against it.
+"""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Iterator
+from pathlib import Path
+
+import pandas as pd
+
+from pipelines.entrypoints.common import add_schema_argument, log, unpack_schema
+from pipelines.schema import DatasetSchema
+from pipelines.steps.baseline import baseline_profile
+from pipelines.steps.tabular import find_data_files, to_typed
+
+BASELINE_FILE = "baseline.json"
+CHUNK_ROWS = 200_000
+
+
+def typed_chunks(root: Path, schema: DatasetSchema) -> Iterator[pd.DataFrame]:
+    for path in find_data_files(root):
+        for chunk in pd.read_csv(path, dtype=str, chunksize=CHUNK_ROWS):
+            yield to_typed(chunk, schema, with_target=False)
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    add_schema_argument(parser)
+    parser.add_argument("--train", type=Path, default=Path("/opt/ml/processing/input/train"))
+    parser.add_argument("--output", type=Path, default=Path("/opt/ml/processing/output/baseline"))
+    args = parser.parse_args(argv)
+
+    schema = unpack_schema(args.schema)
+    profile = baseline_profile(typed_chunks(args.train, schema), schema)
+    args.output.mkdir(parents=True, exist_ok=True)
+    (args.output / BASELINE_FILE).write_text(profile.to_json(), encoding="utf-8")
+    log(f"baseline of {profile.n_rows} rows, {len(profile.features)} features")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,160 @@
+"""Monitor: drift of one window of captured requests against the live model's baseline.
+
+    python -m pipelines.entrypoints.monitor --schema <parts> --endpoint-name NAME
+        --capture-uri s3://<data>/capture/<endpoint>/ --live-record-uri s3://<artifacts>/live/<endpoint>.json
+        --namespace <prefix>/Drift [--thresholds <parts>] [--default-threshold 0.1]
+        [--window-minutes 60] [--window-end 2026-01-01T00:00:00Z] [--output DIR]
+
+Reads (boto3, since none of it can be a declared input): the live record, the baseline it
+points to, and the capture files of the window's hours. Writes `--output/<window end>/
+drift_report.json` and `drift_report.html` (the ProcessingOutput uploads them under
+`monitoring/<endpoint>/`) and puts `drift_score` and `feature_baseline_drift_<feature>` to
+CloudWatch. No live model yet: a report saying so, no metrics, exit 0.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from pipelines.drift import ReferenceProfile
+from pipelines.entrypoints.common import (
+    PROCESSING_MESSAGE_FILE,
+    add_schema_argument,
+    fail,
+    log,
+    read_s3_text,
+    s3_client,
+    split_s3_uri,
+    unpack_json,
+    unpack_schema,
+    write_json,
+)
+from pipelines.schema import DatasetSchema
+from pipelines.steps.capture import hour_prefixes, parse_capture_lines
+from pipelines.steps.monitor import (
+    KEY_TIME_FORMAT,
+    base_report,
+    drift_report,
+    metric_data,
+    no_live_model_report,
+    window_bounds,
+)
+from pipelines.steps.report_html import render_html
+
+REPORT_NAME = "drift_report"
+_METRICS_PER_CALL = 20
+
+
+def capture_chunks(
+    client: Any,
+    capture_uri: str,
+    schema: DatasetSchema,
+    start: datetime,
+    end: datetime,
+    stats: dict[str, Any],
+) -> Iterator[pd.DataFrame]:
+    """One frame per capture file of the window, across all variants of the endpoint."""
+    bucket, prefix = split_s3_uri(capture_uri)
+    prefix = prefix.rstrip("/") + "/"
+    paginator = client.get_paginator("list_objects_v2")
+    variants = [
+        p["Prefix"]
+        for page in paginator.paginate(Bucket=bucket, Prefix=prefix, Delimiter="/")
+        for p in page.get("CommonPrefixes", [])
+    ]
+    features = [f.name for f in schema.features]
+    for variant in variants:
+        for hour in hour_prefixes(start, end):
+            for page in paginator.paginate(Bucket=bucket, Prefix=variant + hour):
+                for obj in page.get("Contents", []):
+                    body = client.get_object(Bucket=bucket, Key=obj["Key"])["Body"].read()
+                    rows = parse_capture_lines(
+                        body.decode("utf-8").splitlines(),
+                        features,
+                        schema.feature_kinds,
+                        start=start,
+                        end=end,
+                    )
+                    stats["files"] += 1
+                    stats["events"] += rows.n_events
+                    stats["skipped"] += rows.n_skipped
+                    stats["errors"].extend(rows.errors[: max(0, 5 - len(stats["errors"]))])
+                    if len(rows.frame):
+                        yield rows.frame
+
+
+def publish(data: list[dict[str, Any]], namespace: str) -> None:
+    import boto3
+
+    client = boto3.client("cloudwatch")
+    for i in range(0, len(data), _METRICS_PER_CALL):
+        client.put_metric_data(Namespace=namespace, MetricData=data[i : i + _METRICS_PER_CALL])
+
+
+def write_report(report: dict[str, Any], output: Path, end: datetime) -> Path:
+    folder = output / end.strftime(KEY_TIME_FORMAT)
+    write_json(folder / f"{REPORT_NAME}.json", report)
+    (folder / f"{REPORT_NAME}.html").write_text(render_html(report), encoding="utf-8")
+    return folder
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    add_schema_argument(parser)
+    parser.add_argument("--thresholds", nargs="+", default=None, help="pack_json parts")
+    parser.add_argument("--default-threshold", type=float, default=0.1)
+    parser.add_argument("--endpoint-name", required=True)
+    parser.add_argument("--capture-uri", required=True)
+    parser.add_argument("--live-record-uri", required=True)
+    parser.add_argument("--namespace", required=True)
+    parser.add_argument("--window-minutes", type=int, default=60)
+    parser.add_argument("--window-end", default="", help="ISO time; empty: now")
+    parser.add_argument("--output", type=Path, default=Path("/opt/ml/processing/output/report"))
+    parser.add_argument("--message-file", type=Path, default=Path(PROCESSING_MESSAGE_FILE))
+    args = parser.parse_args(argv)
+
+    schema = unpack_schema(args.schema)
+    thresholds = unpack_json(args.thresholds) if args.thresholds else {}
+    start, end = window_bounds(args.window_end, args.window_minutes)
+    client = s3_client()
+    live_text = read_s3_text(args.live_record_uri, client)
+    if live_text is None:
+        folder = write_report(
+            no_live_model_report(args.endpoint_name, start, end), args.output, end
+        )
+        log(f"no live model for {args.endpoint_name}; report in {folder}")
+        return
+    live = json.loads(live_text)
+    report = base_report(args.endpoint_name, start, end, live)
+    baseline_uri = live.get("baseline_uri") or ""
+    baseline_text = read_s3_text(baseline_uri, client) if baseline_uri else None
+    if baseline_text is None:
+        fail(f"live model has no readable baseline ({baseline_uri!r})", args.message_file)
+    stats: dict[str, Any] = {"files": 0, "events": 0, "skipped": 0, "errors": []}
+    report, result = drift_report(
+        report,
+        ReferenceProfile.from_json(baseline_text),
+        capture_chunks(client, args.capture_uri, schema, start, end, stats),
+        thresholds=thresholds,
+        default_threshold=args.default_threshold,
+    )
+    report["capture"] = stats
+    folder = write_report(report, args.output, end)
+    data = metric_data(result, args.endpoint_name, report["model_version"], datetime.now(UTC))
+    if data:
+        publish(data, args.namespace)
+    log(
+        f"{report['status']}: drift_score={result.drift_score:.3f} over {result.n_current} rows "
+        f"({stats['files']} files); {len(data)} metric values; report in {folder}"
+    )
+
+
+if __name__ == "__main__":
+    main()

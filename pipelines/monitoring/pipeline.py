@@ -1,0 +1,81 @@
+"""The monitoring pipeline: one processing step, the drift check of a capture window.
+
+Run on a schedule (hourly by default). The step reads the window's capture files and the live
+model's baseline itself (see pipelines.entrypoints.monitor); its declared output is the report
+folder, uploaded under `s3://${ArtifactsBucket}/monitoring/${EndpointName}/<window end>/`.
+"""
+
+from __future__ import annotations
+
+from sagemaker.core.shapes import ProcessingOutput, ProcessingS3Output
+from sagemaker.core.workflow.parameters import ParameterInteger, ParameterString
+from sagemaker.mlops.workflow.pipeline import Pipeline
+
+from pipelines import sdk
+from pipelines.entrypoints.common import pack_json, pack_schema
+from pipelines.settings import MonitoringPipelineSettings
+
+PLACEHOLDERS = (
+    "PipelineRoleArn",
+    "CodeBundleUri",
+    "SklearnImageUri",
+    "DataBucket",
+    "ArtifactsBucket",
+    "EndpointName",
+    "MetricsNamespace",
+    "AWS::Region",
+)
+REPORT_DIR = "/opt/ml/processing/output/report"
+
+
+def build_pipeline(settings: MonitoringPipelineSettings) -> Pipeline:
+    session = sdk.offline_session()
+    window = ParameterInteger("WindowMinutes", settings.capture_window_minutes)
+    window_end = ParameterString("WindowEnd", "")  # empty: the run's start, to the minute
+    proc_type = ParameterString("ProcessingInstanceType", settings.processing_instance_type)
+    proc_count = ParameterInteger("ProcessingInstanceCount", settings.processing_instance_count)
+    args = [
+        "--schema", *pack_schema(settings.dataset),
+        "--default-threshold", repr(settings.default_threshold),
+        "--endpoint-name", "${EndpointName}",
+        "--capture-uri", "s3://${DataBucket}/capture/${EndpointName}/",
+        "--live-record-uri", "s3://${ArtifactsBucket}/live/${EndpointName}.json",
+        "--namespace", "${MetricsNamespace}",
+        "--window-minutes", window.to_string(),
+        "--window-end", window_end,
+        "--output", REPORT_DIR,
+    ]  # fmt: skip
+    if settings.drift_thresholds:
+        args += ["--thresholds", *pack_json(settings.drift_thresholds)]
+    report = ProcessingOutput(
+        output_name="report",
+        s3_output=ProcessingS3Output(
+            s3_uri="s3://${ArtifactsBucket}/monitoring/${EndpointName}",
+            local_path=REPORT_DIR,
+            s3_upload_mode="EndOfJob",
+        ),
+    )
+    step = sdk.processing_step(
+        session,
+        "DriftCheck",
+        "monitor",
+        instance_type=proc_type,
+        instance_count=proc_count,
+        inputs=[],
+        outputs=[report],
+        args=args,
+    )
+    return Pipeline(
+        name=settings.pipeline_name,
+        parameters=[window, window_end, proc_type, proc_count],
+        steps=[step],
+        sagemaker_session=session,
+        pipeline_experiment_config=None,
+    )
+
+
+def build_monitoring_definition(settings: MonitoringPipelineSettings) -> str:
+    with sdk.quiet_sdk():
+        definition = sdk.canonical(build_pipeline(settings).definition())
+    sdk.check_placeholders(definition, PLACEHOLDERS)
+    return definition

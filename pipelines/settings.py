@@ -1,0 +1,112 @@
+"""Typed inputs of the two pipeline factories, and how the project config maps onto them.
+
+Nothing here is account- or region-specific: those values are `${Name}` placeholders in the
+definitions (see PLACEHOLDERS in the factory packages), filled in by the CDK stack.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from pipelines.schema import DatasetSchema
+from pipelines.steps.evaluate import check_metric, greater_is_better
+from pipelines.steps.train import ALGORITHMS
+
+ApprovalStatus = Literal["PendingManualApproval", "Approved"]
+
+
+class _Settings(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    pipeline_name: str = Field(pattern=r"^[A-Za-z0-9](-*[A-Za-z0-9]){0,255}$")
+    dataset: DatasetSchema
+    processing_instance_type: str = "ml.m5.large"
+    processing_instance_count: int = Field(default=1, ge=1)
+    default_threshold: float = Field(default=0.1, gt=0.0, le=1.0)
+
+    @property
+    def drift_thresholds(self) -> dict[str, float]:
+        """Per-feature overrides from the schema; the others use default_threshold."""
+        return {
+            f.name: f.drift_threshold
+            for f in self.dataset.features
+            if f.drift_threshold is not None
+        }
+
+
+class TrainingPipelineSettings(_Settings):
+    metric_name: str
+    greater_is_better: bool | None = None  # None: from the metric (rmse, log_loss: lower)
+    metric_threshold: float
+    tolerance: float = Field(default=0.0, ge=0.0)
+    approval_status: ApprovalStatus = "PendingManualApproval"
+    training_instance_type: str = "ml.m5.large"
+    training_instance_count: int = Field(default=1, ge=1)
+    inference_instance_types: tuple[str, ...] = ("ml.t2.medium", "ml.m5.large")
+    algorithm: str = "hist_gradient_boosting"
+    # Extra training hyperparameters (e.g. max_iter), passed to the script as --name value.
+    hyperparameters: dict[str, str] = Field(default_factory=dict)
+    split_seed: int = 0
+    validation_fraction: float = Field(default=0.15, gt=0.0, lt=0.5)
+    test_fraction: float = Field(default=0.15, gt=0.0, lt=0.5)
+
+    @model_validator(mode="after")
+    def _check(self) -> TrainingPipelineSettings:
+        check_metric(self.metric_name, self.dataset)
+        if self.algorithm not in ALGORITHMS:
+            raise ValueError(f"algorithm {self.algorithm!r} is not one of {ALGORITHMS}")
+        return self
+
+    @property
+    def metric_greater_is_better(self) -> bool:
+        if self.greater_is_better is None:
+            return greater_is_better(self.metric_name)
+        return self.greater_is_better
+
+
+class MonitoringPipelineSettings(_Settings):
+    capture_window_minutes: int = Field(default=60, ge=1, le=24 * 60)
+
+
+def _prefix(config: Mapping[str, Any]) -> str:
+    return f"{config['project_name']}-{config['stage']}"
+
+
+def training_settings_from_config(config: Mapping[str, Any]) -> TrainingPipelineSettings:
+    """The project config (config/<stage>.json, read as plain JSON) to training settings."""
+    compute = config.get("compute", {})
+    metric = config["metric"]
+    inference_type = compute.get("inference_instance_type", "ml.t2.medium")
+    return TrainingPipelineSettings(
+        pipeline_name=f"{_prefix(config)}-training",
+        dataset=DatasetSchema.model_validate(config["dataset"]),
+        metric_name=metric["name"],
+        greater_is_better=metric.get("greater_is_better"),
+        metric_threshold=float(metric["threshold"]),
+        tolerance=float(metric.get("tolerance", 0.0)),
+        approval_status=(
+            "Approved" if config.get("approval_mode") == "automatic" else "PendingManualApproval"
+        ),
+        processing_instance_type=compute.get("processing_instance_type", "ml.m5.large"),
+        processing_instance_count=int(compute.get("processing_instance_count", 1)),
+        training_instance_type=compute.get("training_instance_type", "ml.m5.large"),
+        training_instance_count=int(compute.get("training_instance_count", 1)),
+        inference_instance_types=tuple(dict.fromkeys([inference_type, "ml.m5.large"])),
+        default_threshold=float(config.get("drift", {}).get("default_threshold", 0.1)),
+    )
+
+
+def monitoring_settings_from_config(config: Mapping[str, Any]) -> MonitoringPipelineSettings:
+    compute = config.get("compute", {})
+    drift = config.get("drift", {})
+    return MonitoringPipelineSettings(
+        pipeline_name=f"{_prefix(config)}-monitoring",
+        dataset=DatasetSchema.model_validate(config["dataset"]),
+        processing_instance_type=compute.get("processing_instance_type", "ml.m5.large"),
+        processing_instance_count=int(compute.get("processing_instance_count", 1)),
+        default_threshold=float(drift.get("default_threshold", 0.1)),
+        capture_window_minutes=int(drift.get("window_minutes", 60)),
+    )

@@ -1,0 +1,179 @@
+"""Model metrics on the test split, in SageMaker's model-quality JSON format.
+
+The file has SageMaker's section for the problem (`binary_classification_metrics`,
+`multiclass_classification_metrics` or `regression_metrics`, each metric as `{"value",
+"standard_deviation"}`) which the registry shows, plus an `objective` block that the pipeline's
+Condition reads with JsonGet: the configured metric, and how much worse it is than the live model.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from sklearn import metrics as skm
+
+from pipelines.schema import DatasetSchema
+from pipelines.steps import inference
+from pipelines.steps.condition import compare_with_live, decide_condition
+
+CLASSIFICATION_METRICS = ("roc_auc", "accuracy", "f1", "precision", "recall", "log_loss")
+REGRESSION_METRICS = ("rmse", "mae", "mse", "r2")
+LOWER_IS_BETTER = frozenset({"log_loss", "rmse", "mae", "mse"})
+# JsonGet paths the training pipeline's Condition reads.
+OBJECTIVE_VALUE_PATH = "objective.value"
+OBJECTIVE_REGRESSION_PATH = "objective.regression_vs_live"
+_BOOTSTRAP_ROUNDS = 20
+
+
+def greater_is_better(metric: str) -> bool:
+    return metric not in LOWER_IS_BETTER
+
+
+def check_metric(metric: str, schema: DatasetSchema) -> None:
+    allowed = (
+        CLASSIFICATION_METRICS if schema.problem_type == "classification" else REGRESSION_METRICS
+    )
+    if metric not in allowed:
+        raise ValueError(f"metric {metric!r} does not apply to {schema.problem_type}: {allowed}")
+
+
+def evaluate_model(
+    model: dict[str, Any],
+    test: pd.DataFrame,
+    schema: DatasetSchema,
+    *,
+    metric: str,
+    threshold: float,
+    tolerance: float,
+    live_value: float | None,
+    seed: int = 0,
+) -> dict[str, Any]:
+    check_metric(metric, schema)
+    predictions = inference.predict_fn(test[[f.name for f in schema.features]], model)
+    y = test[schema.target]
+    if schema.problem_type == "regression":
+        y_pred = np.array([p["prediction"] for p in predictions])
+        section, scores = "regression_metrics", _regression(y.to_numpy(float), y_pred, seed)
+    else:
+        labels = list(predictions[0]["probabilities"]) if predictions else []
+        proba = np.array([[p["probabilities"][lab] for lab in labels] for p in predictions])
+        y_true = y.astype(str).to_numpy()
+        positive = model["metadata"].get("positive_class") or (labels[-1] if labels else None)
+        binary = len(labels) == 2
+        section = "binary_classification_metrics" if binary else "multiclass_classification_metrics"
+        scores = _classification(y_true, proba, labels, positive if binary else None, seed)
+    if metric not in scores:
+        raise ValueError(f"metric {metric} is undefined on this test set (a single class?)")
+    value, std = scores[metric]["value"], scores[metric]["standard_deviation"]
+    better = greater_is_better(metric)
+    regression = compare_with_live(value, live_value, better)
+    decision = decide_condition(
+        value=value,
+        threshold=threshold,
+        regression=regression,
+        tolerance=tolerance,
+        greater_is_better=better,
+        live_value=live_value,
+    )
+    return {
+        section: scores,
+        "objective": {
+            "name": metric,
+            "value": value,
+            "value_text": f"{value:.6f}",  # the registry's metadata values are strings
+            "standard_deviation": std,
+            "greater_is_better": better,
+            "threshold": threshold,
+            "tolerance": tolerance,
+            "live_value": live_value,
+            "first_model": live_value is None,
+            "regression_vs_live": regression,
+            "passed": decision.passed,
+            "reasons": decision.reasons,
+        },
+        "n_test_rows": len(test),
+    }
+
+
+def _classification(
+    y: np.ndarray, proba: np.ndarray, labels: list[str], positive: str | None, seed: int
+) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for name in CLASSIFICATION_METRICS:
+        if name == "roc_auc" and len(set(y)) < 2:
+            continue  # undefined on a single-class test set
+        scorer = _classification_scorer(name, labels, positive)
+        out[name] = _measure(scorer, y, proba, seed)
+    y_pred = np.array(labels)[proba.argmax(axis=1)]
+    matrix = skm.confusion_matrix(y, y_pred, labels=labels)
+    out["confusion_matrix"] = {
+        actual: {pred: int(matrix[i, j]) for j, pred in enumerate(labels)}
+        for i, actual in enumerate(labels)
+    }
+    return out
+
+
+def _auc(y: np.ndarray, proba: np.ndarray, labels: list[str], positive: str | None) -> float:
+    if positive is not None:
+        return float(skm.roc_auc_score(y == positive, proba[:, labels.index(positive)]))
+    return float(skm.roc_auc_score(y, proba, multi_class="ovr", labels=labels))
+
+
+def _classification_scorer(
+    metric: str, labels: list[str], positive: str | None
+) -> Callable[[np.ndarray, np.ndarray], float]:
+    def score(y: np.ndarray, proba: np.ndarray) -> float:
+        if metric == "roc_auc":
+            return _auc(y, proba, labels, positive)
+        if metric == "log_loss":
+            return float(skm.log_loss(y, proba, labels=labels))
+        y_pred = np.array(labels)[proba.argmax(axis=1)]
+        if metric == "accuracy":
+            return float(skm.accuracy_score(y, y_pred))
+        average = "binary" if positive is not None else "macro"
+        kw = {"pos_label": positive} if positive is not None else {}
+        fn = {"f1": skm.f1_score, "precision": skm.precision_score, "recall": skm.recall_score}
+        return float(fn[metric](y, y_pred, average=average, zero_division=0, **kw))
+
+    return score
+
+
+def _regression(y: np.ndarray, y_pred: np.ndarray, seed: int) -> dict[str, Any]:
+    return {n: _measure(_regression_scorer(n), y, y_pred, seed) for n in REGRESSION_METRICS}
+
+
+def _regression_scorer(metric: str) -> Callable[[np.ndarray, np.ndarray], float]:
+    def score(y: np.ndarray, y_pred: np.ndarray) -> float:
+        if metric == "rmse":
+            return float(np.sqrt(skm.mean_squared_error(y, y_pred)))
+        if metric == "mse":
+            return float(skm.mean_squared_error(y, y_pred))
+        if metric == "mae":
+            return float(skm.mean_absolute_error(y, y_pred))
+        return float(skm.r2_score(y, y_pred))
+
+    return score
+
+
+def _bootstrap_std(
+    scorer: Callable[[np.ndarray, np.ndarray], float], y: np.ndarray, pred: np.ndarray, seed: int
+) -> float:
+    """Spread of the metric over resamples of the test set: how much to trust a small gap."""
+    rng = np.random.default_rng(seed)
+    values = []
+    for _ in range(_BOOTSTRAP_ROUNDS):
+        idx = rng.integers(0, len(y), len(y))
+        try:
+            values.append(scorer(y[idx], pred[idx]))
+        except ValueError:  # a resample with a single class has no AUC
+            continue
+    return float(np.std(values)) if len(values) > 1 else 0.0
+
+
+def _measure(
+    scorer: Callable[[np.ndarray, np.ndarray], float], y: np.ndarray, pred: np.ndarray, seed: int
+) -> dict[str, float]:
+    return {"value": scorer(y, pred), "standard_deviation": _bootstrap_std(scorer, y, pred, seed)}

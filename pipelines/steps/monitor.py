@@ -1,0 +1,108 @@
+"""The monitoring step's logic: the window, the report and the CloudWatch metric data.
+
+I/O (capture files, the live record, put_metric_data) stays in the entry script.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pandas as pd
+
+from pipelines.drift import DriftReport, ReferenceProfile, check_drift
+from pipelines.steps.capture import parse_time
+
+STATUS_NO_LIVE_MODEL = "no_live_model"
+STATUS_NO_DATA = "no_data"
+STATUS_DRIFT = "drift"
+STATUS_OK = "ok"
+DRIFT_SCORE_METRIC = "drift_score"
+FEATURE_METRIC_PREFIX = "feature_baseline_drift_"
+TIME_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
+KEY_TIME_FORMAT = "%Y%m%dT%H%M%SZ"  # the report's folder name: sortable and safe in any path
+
+
+def window_bounds(
+    end: str | None, minutes: int, now: datetime | None = None
+) -> tuple[datetime, datetime]:
+    """[end - minutes, end); end defaults to now, truncated to the minute so reruns agree."""
+    if minutes <= 0:
+        raise ValueError("the window must be at least one minute")
+    if end:
+        stop = parse_time(end)
+    else:
+        stop = (now or datetime.now(UTC)).astimezone(UTC).replace(second=0, microsecond=0)
+    return stop - timedelta(minutes=minutes), stop
+
+
+def base_report(
+    endpoint: str, start: datetime, end: datetime, live: Mapping[str, Any] | None
+) -> dict[str, Any]:
+    return {
+        "endpoint_name": endpoint,
+        "window_start": start.strftime(TIME_FORMAT),
+        "window_end": end.strftime(TIME_FORMAT),
+        "model_package_arn": (live or {}).get("model_package_arn"),
+        "model_version": str((live or {}).get("model_package_version", "")),
+        "baseline_uri": (live or {}).get("baseline_uri"),
+    }
+
+
+def no_live_model_report(endpoint: str, start: datetime, end: datetime) -> dict[str, Any]:
+    report = base_report(endpoint, start, end, None)
+    report.update(status=STATUS_NO_LIVE_MODEL, message="no live model: nothing to compare yet")
+    return report
+
+
+def drift_report(
+    report: dict[str, Any],
+    profile: ReferenceProfile,
+    chunks: Iterable[pd.DataFrame],
+    *,
+    thresholds: Mapping[str, float],
+    default_threshold: float,
+) -> tuple[dict[str, Any], DriftReport]:
+    result = check_drift(
+        profile, chunks, thresholds=thresholds, default_threshold=default_threshold
+    )
+    out = dict(report)
+    out["drift"] = result.to_dict()
+    if result.n_current == 0:
+        out.update(status=STATUS_NO_DATA, message="no captured requests in the window")
+    else:
+        out["status"] = STATUS_DRIFT if result.drifted_features else STATUS_OK
+    return out, result
+
+
+def metric_data(
+    result: DriftReport, endpoint: str, model_version: str, timestamp: datetime
+) -> list[dict[str, Any]]:
+    """CloudWatch MetricData: each value by EndpointName (alarms) and +ModelVersion (history)."""
+    if result.n_current == 0:
+        return []  # no traffic is not "no drift": let the alarm see missing data
+    values = {DRIFT_SCORE_METRIC: result.drift_score}
+    for name, feature in result.features.items():
+        if not feature.evaluated:
+            continue
+        if feature.statistic is not None:
+            values[FEATURE_METRIC_PREFIX + name] = float(feature.statistic)
+        elif feature.drifted:  # e.g. numbers turned into text: no distance, but surely drift
+            values[FEATURE_METRIC_PREFIX + name] = 1.0
+    dimension_sets = [[{"Name": "EndpointName", "Value": endpoint}]]
+    if model_version:
+        dimension_sets.append(
+            dimension_sets[0] + [{"Name": "ModelVersion", "Value": model_version}]
+        )
+    return [
+        {
+            "MetricName": metric,
+            "Dimensions": dims,
+            "Timestamp": timestamp,
+            "Value": value,
+            "Unit": "None",
+        }
+        for metric, value in values.items()
+        for dims in dimension_sets
+    ]
