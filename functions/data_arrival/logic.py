@@ -1,0 +1,176 @@
+"""Route one S3 arrival: ignore, quarantine, start a training run, or coalesce into the next."""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from typing import Any
+from urllib.parse import unquote_plus
+
+from aws_lambda_powertools.utilities.idempotency import (
+    DynamoDBPersistenceLayer,
+    IdempotencyConfig,
+    idempotent_function,
+)
+from aws_lambda_powertools.utilities.typing import LambdaContext
+from botocore.exceptions import ClientError
+
+from functions.data_arrival.checks import HEAD_BYTES, check_head, check_metadata
+from functions.data_arrival.quarantine import quarantine
+from functions.shared.clients import client
+from functions.shared.events import ObjectCreatedEvent
+from functions.shared.observability import count, logger
+from functions.shared.outcomes import ignored
+from functions.shared.runs import drain_and_start
+from functions.shared.settings import DataArrivalSettings
+from functions.shared.training import (
+    Trigger,
+    acquire_guard,
+    add_pending,
+    make_token,
+    now_iso,
+)
+
+_GONE = frozenset({"404", "NoSuchKey", "NoSuchVersion", "NotFound"})
+
+
+def process_event(
+    event: ObjectCreatedEvent, settings: DataArrivalSettings, context: LambdaContext | None
+) -> dict[str, Any]:
+    """Filter what is not ours, then check and route the object once per version."""
+    if event.detail_type != "Object Created":
+        return ignored("not_object_created", detail_type=event.detail_type)
+    bucket = event.detail.bucket.name
+    raw_key = event.detail.object.key
+    # Keys arrive URL-encoded (spaces as '+'); the raw form is kept as a fallback when reading.
+    key = unquote_plus(raw_key)
+    if bucket != settings.data_bucket:
+        return ignored("other_bucket", bucket=bucket, key=key)
+    if not key.startswith(settings.incoming_prefix):
+        return ignored("other_prefix", bucket=bucket, key=key)
+    if key.endswith("/"):
+        return ignored("folder_marker", bucket=bucket, key=key)
+    arrival = {
+        "bucket": bucket,
+        "key": key,
+        "raw_key": raw_key,
+        "version_id": event.detail.object.version_id,
+        "sequencer": event.detail.object.sequencer or "",
+        "size": event.detail.object.size,
+        "etag": event.detail.object.etag,
+        "event_id": event.id,
+        "event_time": now_iso(event.time.timestamp()),
+    }
+    handle, config = _idempotent(settings.state_table, settings.idempotency_ttl_seconds)
+    if context is not None:
+        config.register_lambda_context(context)
+    return handle(arrival=arrival, settings=settings)
+
+
+@functools.cache
+def _idempotent(table: str, ttl: int) -> tuple[Callable[..., dict[str, Any]], IdempotencyConfig]:
+    """check_and_route behind Powertools Idempotency, built on first use (its client too)."""
+    persistence = DynamoDBPersistenceLayer(
+        table_name=table,
+        key_attr="pk",
+        sort_key_attr="sk",
+        expiry_attr="expiration",
+        boto3_client=client("dynamodb"),
+    )
+    # Same bucket, key and version: same record. Unversioned buckets fall back to the sequencer.
+    config = IdempotencyConfig(
+        event_key_jmespath="[bucket, key, version_id || sequencer]",
+        raise_on_no_idempotency_key=True,
+        expires_after_seconds=ttl,
+    )
+    handle = idempotent_function(
+        data_keyword_argument="arrival", persistence_store=persistence, config=config
+    )(check_and_route)
+    return handle, config
+
+
+def check_and_route(arrival: dict[str, Any], settings: DataArrivalSettings) -> dict[str, Any]:
+    """The checks, then quarantine or route. Runs at most once per object version."""
+    head = _head(arrival)
+    if head is None:
+        return ignored("object_not_found", key=arrival["key"], version_id=arrival["version_id"])
+    arrival = {
+        **arrival,
+        "key": head["_key"],
+        "size": head["ContentLength"],
+        "etag": head.get("ETag", "").strip('"') or arrival["etag"],
+        "version_id": head.get("VersionId") or arrival["version_id"],
+    }
+    rejection = check_metadata(arrival["key"], arrival["size"], settings)
+    if rejection is None:
+        sample = _read_head(arrival)
+        if sample is None:
+            return ignored("object_not_found", key=arrival["key"], version_id=arrival["version_id"])
+        rejection = check_head(arrival["key"], sample, len(sample) >= arrival["size"], settings)
+    if rejection is not None:
+        return quarantine(arrival, rejection, settings)
+    count("ObjectAccepted")
+    return route(arrival, settings)
+
+
+def route(arrival: dict[str, Any], settings: DataArrivalSettings) -> dict[str, Any]:
+    """Start a run now, or leave the arrival pending for the run after the one in flight."""
+    entry = {
+        k: arrival[k]
+        for k in ("bucket", "key", "version_id", "size", "etag", "event_id", "event_time")
+    }
+    version = arrival["version_id"] or arrival["sequencer"]
+    token = make_token("arrival", arrival["bucket"], arrival["key"], version)
+    add_pending(settings, entry)
+    if not acquire_guard(settings, token):
+        logger.info(
+            "arrival coalesced into the next run",
+            extra={"key": arrival["key"], "version_id": arrival["version_id"]},
+        )
+        count("ArrivalCoalesced")
+        return {"status": "coalesced", "key": arrival["key"]}
+    execution_arn = drain_and_start(
+        settings,
+        token=token,
+        trigger=Trigger(event_id=arrival["event_id"], event_type="s3:ObjectCreated"),
+        description=f"s3:ObjectCreated s3://{arrival['bucket']}/{arrival['key']}",
+        allow_empty=False,
+        coalesce=True,
+    )
+    if execution_arn is None:  # a concurrent drain already took our pending item
+        return {"status": "coalesced", "key": arrival["key"]}
+    count("TrainingStarted")
+    return {"status": "started", "execution_arn": execution_arn, "key": arrival["key"]}
+
+
+def _versioned(arrival: dict[str, Any], key: str) -> dict[str, Any]:
+    params = {"Bucket": arrival["bucket"], "Key": key}
+    if arrival["version_id"]:
+        params["VersionId"] = arrival["version_id"]
+    return params
+
+
+def _head(arrival: dict[str, Any]) -> dict[str, Any] | None:
+    """HeadObject of the event's version; None when it no longer exists."""
+    keys = dict.fromkeys([arrival["key"], arrival["raw_key"]])  # decoded first, then as sent
+    for key in keys:
+        try:
+            head = client("s3").head_object(**_versioned(arrival, key))
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] in _GONE:
+                continue
+            raise
+        return {**head, "_key": key}
+    return None
+
+
+def _read_head(arrival: dict[str, Any]) -> bytes | None:
+    try:
+        response = client("s3").get_object(
+            **_versioned(arrival, arrival["key"]), Range=f"bytes=0-{HEAD_BYTES - 1}"
+        )
+    except ClientError as exc:
+        if exc.response["Error"]["Code"] in _GONE:
+            return None
+        raise
+    return response["Body"].read()

@@ -1,0 +1,1 @@
+"""deploy: approved model package -> endpoint (create or canary update); verify; live record."""

@@ -1,0 +1,1 @@
+"""drift_retrain: drift alarm or schedule -> one retrain, within cooldown and daily cap."""

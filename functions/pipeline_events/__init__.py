@@ -1,0 +1,1 @@
+"""pipeline_events: training run ended -> release the guard, start the follow-up, notify."""

@@ -1,0 +1,1 @@
+"""Code shared by the Lambda functions: observability, settings, AWS clients, training runs."""

@@ -1,0 +1,226 @@
+"""moto fixtures for the Lambda functions: credentials -> mock_aws -> resources -> handlers.
+
+Handlers are imported only after the mock starts and the environment is set, and every cached
+client (and the idempotency wrapper that holds one) is dropped between tests.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+from moto import mock_aws
+
+REGION = "us-east-1"
+ACCOUNT = "123456789012"
+PREFIX = "mlops-dev"
+DATA_BUCKET = f"{PREFIX}-data-{ACCOUNT}-{REGION}"
+ARTIFACTS_BUCKET = f"{PREFIX}-artifacts-{ACCOUNT}-{REGION}"
+TABLE = f"{PREFIX}-state"
+PIPELINE = f"{PREFIX}-training"
+GROUP = f"{PREFIX}-models"
+ENDPOINT = f"{PREFIX}-endpoint"
+ROLE_ARN = f"arn:aws:iam::{ACCOUNT}:role/{PREFIX}-sagemaker"
+SCHEMA = ["tenure_months", "monthly_charges", "contract", "churned"]
+EVENTS = Path(__file__).resolve().parents[1] / "events"
+
+ENV = {
+    "AWS_ACCESS_KEY_ID": "testing",
+    "AWS_SECRET_ACCESS_KEY": "testing",
+    "AWS_SECURITY_TOKEN": "testing",
+    "AWS_SESSION_TOKEN": "testing",
+    "AWS_DEFAULT_REGION": REGION,
+    "AWS_REGION": REGION,
+    "POWERTOOLS_TRACE_DISABLED": "1",
+    "POWERTOOLS_SERVICE_NAME": "mlops-test",
+    "POWERTOOLS_METRICS_NAMESPACE": f"{PREFIX}/Functions",
+    "POWERTOOLS_LOG_LEVEL": "INFO",
+    "AWS_LAMBDA_FUNCTION_NAME": "mlops-dev-test",
+    "STATE_TABLE": TABLE,
+    "TOPIC_ARN": f"arn:aws:sns:{REGION}:{ACCOUNT}:{PREFIX}-notifications",
+    "DATA_BUCKET": DATA_BUCKET,
+    "ARTIFACTS_BUCKET": ARTIFACTS_BUCKET,
+    "INCOMING_PREFIX": "incoming/",
+    "QUARANTINE_PREFIX": "quarantine/",
+    "TRAINING_PIPELINE_NAME": PIPELINE,
+    "SCHEMA_COLUMNS": json.dumps(SCHEMA),
+    "ALLOWED_EXTENSIONS": json.dumps([".csv"]),
+    "ALLOW_GZIP": "true",
+    "MAX_OBJECT_BYTES": "1000000",
+    "IDEMPOTENCY_TTL_SECONDS": "3600",
+    "MODEL_PACKAGE_GROUP_NAME": GROUP,
+    "ENDPOINT_NAME": ENDPOINT,
+    "SAGEMAKER_ROLE_ARN": ROLE_ARN,
+    "INFERENCE_INSTANCE_TYPE": "ml.t2.medium",
+    "INFERENCE_INSTANCE_COUNT": "1",
+    "CAPTURE_S3_URI": f"s3://{DATA_BUCKET}/capture/{ENDPOINT}",
+    "CAPTURE_SAMPLING_PERCENT": "100",
+    "CAPTURE_KMS_KEY_ARN": f"arn:aws:kms:{REGION}:{ACCOUNT}:key/1234abcd-12ab-34cd",
+    "CANARY_PERCENT": "10",
+    "CANARY_WAIT_SECONDS": "300",
+    "ROLLBACK_ALARM_NAMES": json.dumps(
+        [f"{PREFIX}-endpoint-5xx", f"{PREFIX}-endpoint-p99-latency"]
+    ),
+    "DRIFT_ALARM_PREFIX": f"{PREFIX}-drift-",
+    "RETRAIN_COOLDOWN_SECONDS": "21600",
+    "RETRAIN_DAILY_CAP": "3",
+}
+# Handler modules read their settings at import (cold start): the environment must be in place
+# before the first import anywhere in the session.
+os.environ.update(ENV)
+
+HEADER = ",".join(SCHEMA) + "\n"
+GOOD_CSV = (HEADER + "12,70.5,one-year,0\n3,20.0,month-to-month,1\n").encode()
+
+
+class FakeContext:
+    """The LambdaContext attributes Powertools reads."""
+
+    function_name = "mlops-dev-test"
+    function_version = "$LATEST"
+    memory_limit_in_mb = 256
+    invoked_function_arn = f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:mlops-dev-test"
+    aws_request_id = "5a8b2d5e-0000-4000-8000-000000000000"
+    log_group_name = "/aws/lambda/mlops-dev-test"
+    log_stream_name = "2026/11/20/[$LATEST]0123456789"
+
+    @staticmethod
+    def get_remaining_time_in_millis() -> int:
+        return 60_000
+
+
+@dataclass
+class Aws:
+    s3: Any
+    ddb: Any
+    sagemaker: Any
+    sns: Any
+    sqs: Any
+    queue_url: str
+
+    def messages(self) -> list[dict[str, Any]]:
+        """SNS notifications published so far (through an SQS subscription)."""
+        out = []
+        while True:
+            got = self.sqs.receive_message(QueueUrl=self.queue_url, MaxNumberOfMessages=10)
+            if not got.get("Messages"):
+                return out
+            out.extend(json.loads(m["Body"]) for m in got["Messages"])
+
+    def executions(self) -> list[dict[str, Any]]:
+        return self.sagemaker.list_pipeline_executions(PipelineName=PIPELINE)[
+            "PipelineExecutionSummaries"
+        ]
+
+    def put(self, key: str, body: bytes) -> str:
+        return self.s3.put_object(Bucket=DATA_BUCKET, Key=key, Body=body)["VersionId"]
+
+    def json_object(self, bucket: str, key: str) -> Any:
+        return json.loads(self.s3.get_object(Bucket=bucket, Key=key)["Body"].read())
+
+
+def load_event(name: str) -> dict[str, Any]:
+    return json.loads((EVENTS / name).read_text())
+
+
+def s3_event(key: str, version_id: str | None, size: int, event_id: str = "evt-1") -> dict:
+    """An Object Created event for `key` (URL-encoded as S3 sends it) in the sample's shape."""
+    from urllib.parse import quote_plus
+
+    event = load_event("s3_object_created.json")
+    event["id"] = event_id
+    event["detail"]["bucket"]["name"] = DATA_BUCKET
+    event["resources"] = [f"arn:aws:s3:::{DATA_BUCKET}"]
+    obj = event["detail"]["object"]
+    obj.update({"key": quote_plus(key, safe="/"), "size": size})
+    if version_id is None:
+        obj.pop("version-id", None)
+    else:
+        obj["version-id"] = version_id
+    return event
+
+
+def set_execution_status(execution_arn: str, status: str) -> None:
+    """moto marks executions Succeeded at once; tests of in-flight runs need Executing."""
+    from moto.sagemaker.models import sagemaker_backends
+
+    pipelines = sagemaker_backends[ACCOUNT][REGION].pipelines
+    for pipeline in pipelines.values():
+        if execution_arn in pipeline.pipeline_executions:
+            pipeline.pipeline_executions[execution_arn].pipeline_execution_status = status
+            return
+    raise KeyError(execution_arn)
+
+
+def _reset_caches() -> None:
+    from functions.data_arrival import logic as arrival_logic
+    from functions.shared import clients
+
+    clients.client.cache_clear()
+    arrival_logic._idempotent.cache_clear()
+
+
+@pytest.fixture
+def aws() -> Iterator[Aws]:
+    with mock_aws():
+        _reset_caches()
+        s3 = boto3.client("s3", region_name=REGION)
+        for bucket in (DATA_BUCKET, ARTIFACTS_BUCKET):
+            s3.create_bucket(Bucket=bucket)
+            s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"})
+        ddb = boto3.client("dynamodb", region_name=REGION)
+        ddb.create_table(
+            TableName=TABLE,
+            KeySchema=[
+                {"AttributeName": "pk", "KeyType": "HASH"},
+                {"AttributeName": "sk", "KeyType": "RANGE"},
+            ],
+            AttributeDefinitions=[
+                {"AttributeName": "pk", "AttributeType": "S"},
+                {"AttributeName": "sk", "AttributeType": "S"},
+            ],
+            BillingMode="PAY_PER_REQUEST",
+        )
+        sagemaker = boto3.client("sagemaker", region_name=REGION)
+        sagemaker.create_pipeline(
+            PipelineName=PIPELINE,
+            RoleArn=ROLE_ARN,
+            PipelineDefinition=json.dumps({"Version": "2020-12-01", "Parameters": [], "Steps": []}),
+        )
+        sns = boto3.client("sns", region_name=REGION)
+        topic = sns.create_topic(Name=f"{PREFIX}-notifications")["TopicArn"]
+        sqs = boto3.client("sqs", region_name=REGION)
+        queue_url = sqs.create_queue(QueueName="notifications")["QueueUrl"]
+        queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])[
+            "Attributes"
+        ]["QueueArn"]
+        sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=queue_arn)
+        yield Aws(s3=s3, ddb=ddb, sagemaker=sagemaker, sns=sns, sqs=sqs, queue_url=queue_url)
+        _reset_caches()
+
+
+@pytest.fixture
+def context() -> FakeContext:
+    return FakeContext()
+
+
+@pytest.fixture
+def logs(capsys: pytest.CaptureFixture[str]) -> pytest.CaptureFixture[str]:
+    """What the functions log: their handler resolves sys.stdout per write, so capsys sees it."""
+    return capsys
+
+
+def log_records(capture: pytest.CaptureFixture[str]) -> list[dict[str, Any]]:
+    out = capture.readouterr().out
+    return [json.loads(line) for line in out.splitlines() if line.startswith("{")]
+
+
+def handler(name: str) -> Any:
+    return importlib.import_module(f"functions.{name}.handler").lambda_handler

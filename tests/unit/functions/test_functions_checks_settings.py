@@ -1,0 +1,93 @@
+"""Pure parts of the functions: object checks, settings validation, tokens, names."""
+
+from __future__ import annotations
+
+import gzip
+
+import pytest
+
+from functions.data_arrival.checks import HEAD_BYTES, check_head, check_metadata, split_extension
+from functions.deploy.resources import resource_name
+from functions.shared.settings import (
+    DataArrivalSettings,
+    DeploySettings,
+    SettingsError,
+    load_settings,
+)
+from functions.shared.training import make_token
+
+ENV = {
+    "STATE_TABLE": "t",
+    "TOPIC_ARN": "arn:aws:sns:us-east-1:1:t",
+    "TRAINING_PIPELINE_NAME": "p",
+    "DATA_BUCKET": "d",
+    "ARTIFACTS_BUCKET": "a",
+    "SCHEMA_COLUMNS": '["x", "y"]',
+    "ALLOWED_EXTENSIONS": '[".CSV"]',
+    "ALLOW_GZIP": "false",
+    "MAX_OBJECT_BYTES": "1000",
+    "IDEMPOTENCY_TTL_SECONDS": "60",
+}
+SETTINGS = load_settings(DataArrivalSettings, ENV)
+
+
+def test_missing_and_invalid_variables_are_named():
+    env = {k: v for k, v in ENV.items() if k != "DATA_BUCKET"} | {"SCHEMA_COLUMNS": "[x"}
+    with pytest.raises(SettingsError) as err:
+        load_settings(DataArrivalSettings, env)
+    assert "DATA_BUCKET" in str(err.value) and "SCHEMA_COLUMNS" in str(err.value)
+
+
+def test_deploy_settings_bounds():
+    with pytest.raises(SettingsError, match="CANARY_PERCENT"):
+        load_settings(DeploySettings, {"CANARY_PERCENT": "150"})
+
+
+@pytest.mark.parametrize(
+    ("key", "expected"),
+    [("a/b.CSV.gz", ("csv", True)), ("a/b.csv", ("csv", False)), ("a/noext", ("", False))],
+)
+def test_split_extension(key, expected):
+    assert split_extension(key) == expected
+
+
+def test_metadata_checks_are_case_insensitive_on_extension():
+    assert check_metadata("incoming/a.CSV", 10, SETTINGS) is None
+    assert check_metadata("incoming/a.csv.gz", 10, SETTINGS).reason == "gzip_not_allowed"
+    assert check_metadata("incoming/a.csv", 1001, SETTINGS).reason == "too_large"
+
+
+def test_multibyte_character_cut_by_the_sample_is_not_an_error():
+    body = ("x,y\n" + "é" * HEAD_BYTES).encode()
+    assert check_head("k.csv", body[:HEAD_BYTES], complete=False, settings=SETTINGS) is None
+
+
+def test_header_without_newline_in_sample_is_too_long():
+    sample = b"x" * HEAD_BYTES
+    assert check_head("k.csv", sample, False, SETTINGS).reason == "header_too_long"
+
+
+def test_header_with_crlf_spaces_and_quotes_is_accepted():
+    assert check_head("k.csv", b'"x", y\r\n1,2\r\n', True, SETTINGS) is None
+
+
+def test_duplicate_columns_are_rejected():
+    assert check_head("k.csv", b"x,y,y\n", True, SETTINGS).reason == "header_duplicate_columns"
+
+
+def test_truncated_gzip_sample_still_checks_header():
+    body = gzip.compress(b"x,y\n" + b"1,2\n" * 100_000)
+    settings = SETTINGS.model_copy(update={"allow_gzip": True})
+    assert check_head("k.csv.gz", body[:HEAD_BYTES], False, settings) is None
+
+
+def test_tokens_are_stable_and_valid_client_request_tokens():
+    token = make_token("arrival", "b", "k", "v")
+    assert token == make_token("arrival", "b", "k", "v") != make_token("arrival", "b", "k", "w")
+    assert 32 <= len(token) <= 128 and token.replace("-", "").isalnum()
+
+
+def test_resource_names_fit_sagemaker_limits():
+    settings = DeploySettings.model_construct(endpoint_name="e" * 70)
+    name = resource_name(settings, 12, "event")
+    assert len(name) <= 63 and name.endswith("-v12-" + name.rsplit("-", 1)[-1])
