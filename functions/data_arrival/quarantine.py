@@ -1,4 +1,10 @@
-"""Copy a rejected object to quarantine/ with a machine-readable reason; never delete it."""
+"""Copy a rejected object to quarantine/ with a machine-readable reason, and take it out of the
+training input without destroying it.
+
+Training reads the current objects under `incoming/`, so a rejected object must stop being
+current there: a delete marker does that in the versioned bucket while the rejected version
+stays readable by its version id (named in the reason file), next to its copy in quarantine/.
+"""
 
 from __future__ import annotations
 
@@ -44,6 +50,7 @@ def quarantine(
         "event_time": arrival["event_time"],
         "quarantine_key": target if copied else None,
         "quarantined_at": now_iso(),
+        "hidden_from_training": _hide_from_training(arrival),
     }
     client("s3").put_object(
         Bucket=settings.data_bucket,
@@ -53,7 +60,24 @@ def quarantine(
     )
     logger.warning(
         "object quarantined",
-        extra={k: reason[k] for k in ("reason", "key", "version_id", "details", "quarantine_key")},
+        extra={k: reason[k] for k in ("reason", "key", "version_id", "details", "quarantine_key",
+                                      "hidden_from_training")},
     )
     count("ObjectQuarantined", reason=rejection.reason)
     return {"status": "quarantined", "reason": rejection.reason, "key": arrival["key"]}
+
+
+def _hide_from_training(arrival: dict[str, Any]) -> bool:
+    """Put a delete marker on the key only while the rejected version is still the current one:
+    a good file uploaded under the same key since then must stay in the training input."""
+    s3 = client("s3")
+    try:
+        current = s3.head_object(Bucket=arrival["bucket"], Key=arrival["key"])
+    except s3.exceptions.ClientError as error:
+        if error.response.get("Error", {}).get("Code") in ("404", "NoSuchKey", "NotFound"):
+            return True  # already gone from the training input
+        raise
+    if arrival["version_id"] and current.get("VersionId") != arrival["version_id"]:
+        return False
+    s3.delete_object(Bucket=arrival["bucket"], Key=arrival["key"])
+    return True

@@ -234,6 +234,8 @@ class MlopsStack(Stack):
             notifications.topic.grant_publish(fn)
         storage.data_bucket.grant_read(data_arrival.function, f"{INCOMING_PREFIX}*")
         storage.data_bucket.grant_put(data_arrival.function, f"{QUARANTINE_PREFIX}*")
+        # A rejected object gets a delete marker under incoming/ (its version is kept).
+        storage.data_bucket.grant_delete(data_arrival.function, f"{INCOMING_PREFIX}*")
         for fn in (data_arrival.function, pipeline_events.function, drift_retrain.function):
             storage.artifacts_bucket.grant_read_write(fn, "manifests/*")
         storage.artifacts_bucket.grant_read_write(deploy.function, "live/*")
@@ -254,6 +256,12 @@ class MlopsStack(Stack):
             ],
         )
         pipeline_events.function.add_to_role_policy(read_registry)
+        pipeline_events.function.add_to_role_policy(
+            iam.PolicyStatement(
+                actions=["sagemaker:ListPipelineExecutionSteps"],
+                resources=[training_execution_arn],
+            )
+        )
         deploy.function.add_to_role_policy(read_registry)
         deploy.function.add_to_role_policy(
             iam.PolicyStatement(

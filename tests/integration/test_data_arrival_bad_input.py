@@ -77,6 +77,11 @@ def test_bad_object_is_quarantined_with_reason(aws, context, logs, name, key, bo
     assert copy == body
     # never deleted: the original version is still there
     assert aws.s3.head_object(Bucket=DATA_BUCKET, Key=key, VersionId=version)
+    # ...but no longer current under incoming/, so training never reads it
+    current_keys = [o["Key"] for o in aws.s3.list_objects_v2(
+        Bucket=DATA_BUCKET, Prefix="incoming/").get("Contents", [])]
+    assert key not in current_keys
+    assert record["hidden_from_training"] is True
     assert aws.executions() == []
     records = log_records(logs)
     assert any(r["message"] == "object quarantined" and r["reason"] == reason for r in records)
@@ -152,3 +157,14 @@ def test_object_deleted_before_read_is_ignored(aws, context, logs):
     result = handler("data_arrival")(s3_event("incoming/gone.csv", version, 10), context)
     assert result == {"status": "ignored", "reason": "object_not_found"}
     assert aws.executions() == []
+
+
+def test_quarantine_never_hides_a_newer_good_upload_under_the_same_key(aws, context):
+    bad_version = aws.put("incoming/daily.csv", b"")
+    good_version = aws.put("incoming/daily.csv", GOOD_CSV)
+    event = ObjectCreatedEvent.model_validate(s3_event("incoming/daily.csv", bad_version, 0))
+    result = process_event(event, load_settings(DataArrivalSettings), context)
+    assert result["reason"] == "empty_object"
+    assert _reason(aws, "incoming/daily.csv")["hidden_from_training"] is False
+    head = aws.s3.head_object(Bucket=DATA_BUCKET, Key="incoming/daily.csv")
+    assert head["VersionId"] == good_version
