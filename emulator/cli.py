@@ -1,0 +1,166 @@
+"""The `mlops` command. `status`, `approve` and `lineage` work against a real AWS account with
+the user's credentials, or against the local runtime with `--endpoint-url`.
+
+    mlops status
+    mlops approve --version 3
+    mlops lineage --endpoint mlops-dev-endpoint --at 2026-11-21T10:00:00Z
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from emulator.lineage import LineageError, lineage, parse_at, render
+
+DEFAULT_CONFIG = Path("config/dev.json")
+
+
+class Names:
+    """Physical names of one deployment (docs/contracts.md), from its config and account."""
+
+    def __init__(self, prefix: str, account: str, region: str) -> None:
+        self.training_pipeline = f"{prefix}-training"
+        self.model_group = f"{prefix}-models"
+        self.endpoint = f"{prefix}-endpoint"
+        self.artifacts_bucket = f"{prefix}-artifacts-{account}-{region}"
+        self.drift_alarm_prefix = f"{prefix}-drift-"
+
+
+def _clients(args: argparse.Namespace) -> tuple[Any, Names]:
+    import boto3
+
+    session = boto3.session.Session(region_name=args.region)
+    endpoint = {"endpoint_url": args.endpoint_url} if args.endpoint_url else {}
+
+    def make(service: str) -> Any:
+        return session.client(service, **endpoint)
+
+    config = json.loads(Path(args.config).read_text())
+    prefix = f"{config['project_name']}-{config['stage']}"
+    account = make("sts").get_caller_identity()["Account"]
+    return make, Names(prefix, account, session.region_name or "us-east-1")
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    make, names = _clients(args)
+    sm = make("sagemaker")
+    print(f"Training runs ({names.training_pipeline}):")
+    runs = sm.list_pipeline_executions(
+        PipelineName=names.training_pipeline,
+        SortBy="CreationTime",
+        SortOrder="Descending",
+        MaxResults=5,
+    ).get("PipelineExecutionSummaries", [])
+    for run in runs:
+        print(
+            f"  {run['PipelineExecutionStatus']:<10} {run['StartTime']}  "
+            f"{run['PipelineExecutionArn'].rsplit('/', 1)[-1]}"
+        )
+    print(f"Models ({names.model_group}):")
+    packages = sm.list_model_packages(
+        ModelPackageGroupName=names.model_group,
+        SortBy="CreationTime",
+        SortOrder="Descending",
+        MaxResults=10,
+    ).get("ModelPackageSummaryList", [])
+    for package in packages:
+        print(
+            f"  v{package.get('ModelPackageVersion', '?'):<4} "
+            f"{package.get('ModelApprovalStatus', '?'):<22} {package['CreationTime']}"
+        )
+    try:
+        endpoint = sm.describe_endpoint(EndpointName=names.endpoint)
+        print(
+            f"Endpoint {names.endpoint}: {endpoint['EndpointStatus']} "
+            f"({endpoint['EndpointConfigName']})"
+        )
+    except sm.exceptions.ClientError:
+        print(f"Endpoint {names.endpoint}: not deployed yet")
+    alarms = (
+        make("cloudwatch")
+        .describe_alarms(AlarmNamePrefix=names.drift_alarm_prefix, StateValue="ALARM")
+        .get("MetricAlarms", [])
+    )
+    print(f"Drift alarms in ALARM: {', '.join(a['AlarmName'] for a in alarms) or 'none'}")
+    return 0
+
+
+def cmd_approve(args: argparse.Namespace) -> int:
+    make, names = _clients(args)
+    sm = make("sagemaker")
+    packages = sm.list_model_packages(
+        ModelPackageGroupName=names.model_group,
+        SortBy="CreationTime",
+        SortOrder="Descending",
+    ).get("ModelPackageSummaryList", [])
+    if args.version is None:
+        candidates = [
+            p for p in packages if p.get("ModelApprovalStatus") == "PendingManualApproval"
+        ]
+    else:
+        candidates = [p for p in packages if p.get("ModelPackageVersion") == args.version]
+    if not candidates:
+        wanted = f"version {args.version}" if args.version else "model pending approval"
+        print(f"error: no {wanted} in {names.model_group}", file=sys.stderr)
+        return 1
+    arn = candidates[0]["ModelPackageArn"]
+    # Exactly what SageMaker Studio does; the approval event deploys the model.
+    sm.update_model_package(
+        ModelPackageArn=arn,
+        ModelApprovalStatus="Approved",
+        ApprovalDescription=args.description,
+    )
+    print(f"approved {arn}")
+    return 0
+
+
+def cmd_lineage(args: argparse.Namespace) -> int:
+    make, names = _clients(args)
+    try:
+        answer = lineage(
+            s3=make("s3"),
+            sagemaker=make("sagemaker"),
+            artifacts_bucket=names.artifacts_bucket,
+            endpoint_name=args.endpoint or names.endpoint,
+            at=parse_at(args.at),
+        )
+    except (LineageError, ValueError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    print(json.dumps(answer.to_dict(), indent=2) if args.json else render(answer))
+    return 0
+
+
+def parser() -> argparse.ArgumentParser:
+    root = argparse.ArgumentParser(prog="mlops", description=__doc__.split("\n\n")[0])
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--config", default=str(DEFAULT_CONFIG), help="the stage's config file")
+    common.add_argument("--endpoint-url", help="the local runtime's URL; omit for AWS")
+    common.add_argument("--region", help="AWS region (default: from your AWS config)")
+    commands = root.add_subparsers(dest="command", required=True)
+    status = commands.add_parser("status", parents=[common], help="runs, models, endpoint, alarms")
+    status.set_defaults(run=cmd_status)
+    approve = commands.add_parser("approve", parents=[common], help="approve a model version")
+    approve.add_argument("--version", type=int, help="default: the newest pending version")
+    approve.add_argument("--description", default="approved with mlops approve")
+    approve.set_defaults(run=cmd_approve)
+    trace = commands.add_parser("lineage", parents=[common], help="what served, trained on what")
+    trace.add_argument("--endpoint", help="default: the stage's endpoint")
+    trace.add_argument("--at", help="ISO time (default: now)")
+    trace.add_argument("--json", action="store_true")
+    trace.set_defaults(run=cmd_lineage)
+    return root
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    return args.run(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,123 @@
+"""`mlops approve` and `mlops lineage` against a (mocked) AWS account."""
+
+from __future__ import annotations
+
+import json
+import time
+from datetime import timedelta
+from pathlib import Path
+
+import boto3
+import pytest
+from moto import mock_aws
+
+from emulator.cli import main
+
+REPO = Path(__file__).resolve().parents[2]
+CONFIG = str(REPO / "config/dev.json")
+ARTIFACTS = "mlops-dev-artifacts-123456789012-us-east-1"
+DATA = "mlops-dev-data-123456789012-us-east-1"
+GROUP = "mlops-dev-models"
+ENDPOINT = "mlops-dev-endpoint"
+EXECUTIONS = "arn:aws:sagemaker:us-east-1:123456789012:pipeline/mlops-dev-training/execution"
+
+
+@pytest.fixture
+def aws(monkeypatch):
+    for name, value in {
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_DEFAULT_REGION": "us-east-1",
+    }.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
+    with mock_aws():
+        s3, sm = boto3.client("s3"), boto3.client("sagemaker")
+        for bucket in (ARTIFACTS, DATA):
+            s3.create_bucket(Bucket=bucket)
+            s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"})
+        sm.create_model_package_group(ModelPackageGroupName=GROUP)
+        yield s3, sm
+
+
+def _register(s3, sm, run: str, status: str = "PendingManualApproval") -> str:
+    version = s3.put_object(Bucket=DATA, Key=f"incoming/{run}.csv", Body=b"a,b\n1,2\n")["VersionId"]
+    manifest = {
+        "trigger": {"event_id": f"evt-{run}", "event_type": "s3:ObjectCreated"},
+        "objects": [
+            {"bucket": DATA, "key": f"incoming/{run}.csv", "version_id": version, "size": 8}
+        ],
+    }
+    s3.put_object(Bucket=ARTIFACTS, Key=f"manifests/{run}.json", Body=json.dumps(manifest))
+    return sm.create_model_package(
+        ModelPackageGroupName=GROUP,
+        ModelApprovalStatus=status,
+        InferenceSpecification={
+            "Containers": [
+                {"Image": "sklearn:1.9-0", "ModelDataUrl": f"s3://{ARTIFACTS}/m.tar.gz"}
+            ],
+            "SupportedContentTypes": ["text/csv"],
+            "SupportedResponseMIMETypes": ["text/csv"],
+        },
+        CustomerMetadataProperties={
+            "PipelineExecutionArn": f"{EXECUTIONS}/{run}",
+            "TriggerEventId": f"evt-{run}",
+            "TriggerEventType": "s3:ObjectCreated",
+            "DataManifestUri": f"s3://{ARTIFACTS}/manifests/{run}.json",
+            "InputDataUri": f"s3://{DATA}/incoming/",
+            "CodeVersion": "abc123def456",
+            "MetricName": "roc_auc",
+            "MetricValue": "0.81",
+        },
+    )["ModelPackageArn"]
+
+
+def _go_live(s3, arn: str) -> None:
+    record = {"endpoint_name": ENDPOINT, "model_package_arn": arn}
+    s3.put_object(Bucket=ARTIFACTS, Key=f"live/{ENDPOINT}.json", Body=json.dumps(record))
+
+
+def test_approve_marks_the_newest_pending_model_approved(aws, capsys):
+    s3, sm = aws
+    older, newer = _register(s3, sm, "r1"), _register(s3, sm, "r2")
+    assert main(["approve", "--config", CONFIG]) == 0
+    assert newer in capsys.readouterr().out
+    assert sm.describe_model_package(ModelPackageName=newer)["ModelApprovalStatus"] == "Approved"
+    assert sm.describe_model_package(ModelPackageName=older)["ModelApprovalStatus"] == (
+        "PendingManualApproval"
+    )
+
+
+def test_approve_without_a_pending_model_fails_clearly(aws, capsys):
+    assert main(["approve", "--config", CONFIG]) == 1
+    assert f"no model pending approval in {GROUP}" in capsys.readouterr().err
+    assert main(["approve", "--config", CONFIG, "--version", "7"]) == 1
+    assert f"no version 7 in {GROUP}" in capsys.readouterr().err
+
+
+def test_lineage_names_the_model_that_served_then_and_its_data(aws, capsys):
+    s3, sm = aws
+    first, second = _register(s3, sm, "r1", "Approved"), _register(s3, sm, "r2", "Approved")
+    _go_live(s3, first)
+    versions = s3.list_object_versions(Bucket=ARTIFACTS, Prefix=f"live/{ENDPOINT}.json")
+    first_live = versions["Versions"][0]["LastModified"]
+    time.sleep(1.1)  # S3 times have one-second resolution
+    _go_live(s3, second)
+
+    at = (first_live + timedelta(milliseconds=500)).isoformat()
+    assert main(["lineage", "--config", CONFIG, "--at", at, "--json"]) == 0
+    answer = json.loads(capsys.readouterr().out)
+    assert answer["model_package_arn"] == first
+    assert answer["trigger_event_id"] == "evt-r1"
+    assert answer["pipeline_execution_arn"].endswith("/execution/r1")
+    assert [o["key"] for o in answer["data_objects"]] == ["incoming/r1.csv"]
+    assert answer["metric"] == {"name": "roc_auc", "value": "0.81"}
+
+    assert main(["lineage", "--config", CONFIG]) == 0
+    now = capsys.readouterr().out
+    assert second in now and "evt-r2" in now and "incoming/r2.csv" in now
+
+
+def test_lineage_before_any_deployment_says_nothing_served(aws, capsys):
+    assert main(["lineage", "--config", CONFIG]) == 1
+    assert "no model served mlops-dev-endpoint" in capsys.readouterr().err
