@@ -5,7 +5,6 @@ The SageMaker SDK is imported here, at synth time only; it never reaches a Lambd
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -112,9 +111,3 @@ def _sklearn_registries() -> dict[str, str]:
     config = image_uris.config_for_framework("sklearn")
     registries = config["inference"]["versions"][SKLEARN_IMAGE_VERSION]["registries"]
     return dict(sorted(registries.items()))
-
-
-def definition_summary(definition: str) -> list[str]:
-    """Step names and types of a definition, for the deploy summary."""
-    steps = json.loads(definition).get("Steps", [])
-    return [f"{step['Name']} ({step['Type']})" for step in steps]

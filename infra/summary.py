@@ -60,6 +60,20 @@ def rules(template: dict[str, Any]) -> list[tuple[str, str, list[str]]]:
     return sorted(found)
 
 
+def pipelines(template: dict[str, Any]) -> list[tuple[str, list[str]]]:
+    """Each SageMaker pipeline with its steps, read from the embedded definition."""
+    found = []
+    for resource in template.get("Resources", {}).values():
+        if resource["Type"] != "AWS::SageMaker::Pipeline":
+            continue
+        props = resource["Properties"]
+        body = props["PipelineDefinition"]["PipelineDefinitionBody"]
+        text = body["Fn::Sub"][0] if isinstance(body, dict) else body
+        steps = [f"{s['Name']} ({s['Type']})" for s in json.loads(text).get("Steps", [])]
+        found.append((props["PipelineName"], steps))
+    return sorted(found)
+
+
 def render(templates: dict[str, dict[str, Any]]) -> str:
     lines: list[str] = []
     for stack, template in templates.items():
@@ -74,6 +88,10 @@ def render(templates: dict[str, dict[str, Any]]) -> str:
             lines.append(f"  {name}")
             lines.append(f"      on   {trigger}")
             lines.extend(f"      ->   {target}" for target in targets)
+        lines.append("")
+        lines.append("SageMaker pipelines:")
+        for name, steps in pipelines(template):
+            lines.append(f"  {name}: {' -> '.join(steps)}")
         lines.append("")
     return "\n".join(lines)
 
