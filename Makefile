@@ -37,7 +37,7 @@ test: install
 synth: install
 	rm -rf cdk.out
 	npx --no-install cdk synth --quiet --context config=$(CONFIG) > /dev/null
-	$(VENV)/bin/cfn-lint cdk.out/*.template.json
+	$(VENV)/bin/cfn-lint --non-zero-exit-code error cdk.out/*.template.json
 
 lint: install
 	$(VENV)/bin/ruff check .
