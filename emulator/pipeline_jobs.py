@@ -102,22 +102,34 @@ def map_argument(opt_ml: Path, value: Any) -> str:
 
 
 def unpack_bundle(folder: Path, dest: Path) -> Path:
-    archives = sorted(folder.rglob("*.tar.gz")) if folder.is_dir() else [folder]
+    archives = sorted(folder.rglob("*.gz")) if folder.is_dir() else [folder]
     if not archives:
-        raise JobFailed(f"ClientError: no code bundle (*.tar.gz) under {folder}")
+        raise JobFailed(f"ClientError: no code bundle (*.gz) under {folder}")
     dest.mkdir(parents=True, exist_ok=True)
     with tarfile.open(archives[0], "r:gz") as tar:
         tar.extractall(dest, filter="data")
     return dest
 
 
-def run(command: list[str], *, cwd: Path, env: dict[str, str], log: Path, timeout: float,
-        reason_file: Path) -> None:
+def run(
+    command: list[str],
+    *,
+    cwd: Path,
+    env: dict[str, str],
+    log: Path,
+    timeout: float,
+    reason_file: Path,
+) -> None:
     with log.open("w", encoding="utf-8") as out:
         try:
             proc = subprocess.run(  # noqa: S603 - our own interpreter on the step's code
-                command, cwd=cwd, env=env, stdout=out, stderr=subprocess.STDOUT,
-                timeout=timeout, check=False,
+                command,
+                cwd=cwd,
+                env=env,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                timeout=timeout,
+                check=False,
             )
         except subprocess.TimeoutExpired as exc:
             raise JobFailed(f"ClientError: job exceeded {timeout:.0f}s") from exc
@@ -132,9 +144,7 @@ def run(command: list[str], *, cwd: Path, env: dict[str, str], log: Path, timeou
     raise JobFailed(f"AlgorithmError: {reason} (exit code {proc.returncode})")
 
 
-def run_processing(
-    args: dict[str, Any], *, job: str, work: Path, s3: Any, env: JobEnv
-) -> None:
+def run_processing(args: dict[str, Any], *, job: str, work: Path, s3: Any, env: JobEnv) -> None:
     opt_ml = work / "opt_ml"
     code_root: Path | None = env.code_dir
     for item in args.get("ProcessingInputs", []):
@@ -158,16 +168,20 @@ def run_processing(
     command = [sys.executable, str(RUNNER), str(opt_ml), "-m", *container_args]
     extra = {k: str(v) for k, v in (args.get("Environment") or {}).items()}
     run_env = env.base({**extra, "PYTHONPATH": str(code_root)})
-    run(command, cwd=code_root, env=run_env, log=work / "job.log", timeout=env.timeout,
-        reason_file=opt_ml / "output" / "message")
+    run(
+        command,
+        cwd=code_root,
+        env=run_env,
+        log=work / "job.log",
+        timeout=env.timeout,
+        reason_file=opt_ml / "output" / "message",
+    )
     for out in outputs:
         s3_output = out["S3Output"]
         upload(s3, local(opt_ml, s3_output["LocalPath"]), s3_output["S3Uri"])
 
 
-def run_training(
-    args: dict[str, Any], *, job: str, work: Path, s3: Any, env: JobEnv
-) -> str:
+def run_training(args: dict[str, Any], *, job: str, work: Path, s3: Any, env: JobEnv) -> str:
     """Run the script-mode training job; returns the S3 URI of its model.tar.gz."""
     opt_ml = work / "opt_ml"
     hyper = {k: str(v) for k, v in (args.get("HyperParameters") or {}).items()}
@@ -209,9 +223,14 @@ def run_training(
     }
     flags = [part for k, v in user_hps.items() for part in (f"--{k}", v)]
     command = [sys.executable, str(RUNNER), str(opt_ml), str(code_root / program), *flags]
-    run(command, cwd=code_root, env=env.base(extra), log=work / "job.log",
+    run(
+        command,
+        cwd=code_root,
+        env=env.base(extra),
+        log=work / "job.log",
         timeout=float(args.get("StoppingCondition", {}).get("MaxRuntimeInSeconds", env.timeout)),
-        reason_file=opt_ml / "output" / "failure")
+        reason_file=opt_ml / "output" / "failure",
+    )
     output_path = args["OutputDataConfig"]["S3OutputPath"].rstrip("/")
     uri = f"{output_path}/{job}/output/model.tar.gz"
     bucket, key = split_s3(uri)

@@ -38,10 +38,11 @@ from sagemaker.core.workflow.pipeline_context import PipelineSession  # noqa: E4
 from sagemaker.mlops.workflow.steps import ProcessingStep  # noqa: E402
 
 CODE_INPUT_DIR = "/opt/ml/processing/input/code"
-# At most 256 characters: SageMaker's limit for one ContainerEntrypoint item.
+# At most 256 characters: SageMaker's limit for one ContainerEntrypoint item. The bundle is
+# the only file in its input folder; as a CDK asset its key ends in `.gz`, not `.tar.gz`.
 PROCESSING_BOOTSTRAP = (
     "set -e; mkdir -p /tmp/code; "
-    f"tar -xzf {CODE_INPUT_DIR}/*.tar.gz -C /tmp/code; "
+    f"tar -xzf {CODE_INPUT_DIR}/*.gz -C /tmp/code; "
     "python3 -c 'import pydantic' 2>/dev/null || pip install -q 'pydantic>=2,<3'; "
     'cd /tmp/code; exec python3 -m "$@"'
 )
