@@ -197,9 +197,8 @@ class MlopsStack(Stack):
                 "SAGEMAKER_ROLE_ARN": sagemaker_role.role.role_arn,
                 "INFERENCE_INSTANCE_TYPE": config.compute.inference_instance_type,
                 "INFERENCE_INSTANCE_COUNT": str(config.compute.inference_instance_count),
-                "CAPTURE_S3_URI": storage.data_bucket.s3_url_for_object(
-                    f"{CAPTURE_PREFIX}{names.endpoint}"
-                ),
+                # SageMaker appends <endpoint>/<variant>/yyyy/mm/dd/hh/ to this prefix.
+                "CAPTURE_S3_URI": storage.data_bucket.s3_url_for_object(CAPTURE_PREFIX.rstrip("/")),
                 "CAPTURE_SAMPLING_PERCENT": str(config.deployment.capture_sampling_percent),
                 "CAPTURE_KMS_KEY_ARN": storage.key.key_arn,
                 "CANARY_PERCENT": str(config.deployment.canary_percent),

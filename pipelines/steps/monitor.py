@@ -27,13 +27,14 @@ KEY_TIME_FORMAT = "%Y%m%dT%H%M%SZ"  # the report's folder name: sortable and saf
 def window_bounds(
     end: str | None, minutes: int, now: datetime | None = None
 ) -> tuple[datetime, datetime]:
-    """[end - minutes, end); end defaults to now, truncated to the minute so reruns agree."""
+    """[end - minutes, end); end defaults to the moment the run starts (to the second), so the
+    traffic right before a scheduled run is in its window, not an hour later in the next."""
     if minutes <= 0:
         raise ValueError("the window must be at least one minute")
     if end:
         stop = parse_time(end)
     else:
-        stop = (now or datetime.now(UTC)).astimezone(UTC).replace(second=0, microsecond=0)
+        stop = (now or datetime.now(UTC)).astimezone(UTC).replace(microsecond=0)
     return stop - timedelta(minutes=minutes), stop
 
 

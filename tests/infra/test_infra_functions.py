@@ -96,6 +96,16 @@ def test_data_arrival_knows_the_schema_columns_and_limits(dev):
     assert env["INCOMING_PREFIX"] == "incoming/"
 
 
+def test_deploy_captures_where_the_monitoring_pipeline_reads(dev):
+    _, props = _function(dev, "deploy")
+    capture = dev.resolved(props["Environment"]["Variables"]["CAPTURE_S3_URI"])
+    data_bucket = dev.resolved(
+        _function(dev, "data-arrival")[1]["Environment"]["Variables"]["DATA_BUCKET"]
+    )
+    # SageMaker writes <this>/<endpoint>/<variant>/...; docs/contracts.md: capture/<endpoint>/...
+    assert capture == f"s3://{data_bucket}/capture"
+
+
 def test_deploy_rolls_back_on_the_endpoint_alarms(dev):
     _, props = _function(dev, "deploy")
     names = json.loads(dev.resolved(props["Environment"]["Variables"]["ROLLBACK_ALARM_NAMES"]))

@@ -78,8 +78,8 @@ def test_capture_lines_all_encodings_and_window(churn_schema):
 def test_window_and_hour_prefixes():
     start, end = window_bounds(None, 60, now=datetime(2026, 1, 1, 10, 30, 42, tzinfo=UTC))
     assert (start.isoformat(), end.isoformat()) == (
-        "2026-01-01T09:30:00+00:00",
-        "2026-01-01T10:30:00+00:00",
+        "2026-01-01T09:30:42+00:00",
+        "2026-01-01T10:30:42+00:00",
     )
     assert hour_prefixes(start, end) == ["2026/01/01/09/", "2026/01/01/10/", "2026/01/01/11/"]
     with pytest.raises(ValueError):
