@@ -71,23 +71,40 @@ class CaptureWriter:
         pct = config.sampling_percent
         return int((n + 1) * pct // 100) > int(n * pct // 100)
 
-    def record(self, config: CaptureConfig, variant: str, *, request: tuple[str, bytes],
-               response: tuple[str, bytes], inference_id: str | None = None) -> None:
+    def record(
+        self,
+        config: CaptureConfig,
+        variant: str,
+        *,
+        request: tuple[str, bytes],
+        response: tuple[str, bytes],
+        inference_id: str | None = None,
+    ) -> None:
         now = datetime.now(UTC)
         capture: dict[str, Any] = {}
-        for mode, wanted, (ctype, body) in (("INPUT", config.capture_input, request),
-                                             ("OUTPUT", config.capture_output, response)):
+        for mode, wanted, (ctype, body) in (
+            ("INPUT", config.capture_input, request),
+            ("OUTPUT", config.capture_output, response),
+        ):
             if wanted:
                 data, encoding = config.encode(ctype, body)
                 name = "endpointInput" if mode == "INPUT" else "endpointOutput"
-                capture[name] = {"observedContentType": ctype, "mode": mode, "data": data,
-                                 "encoding": encoding}
-        metadata = {"eventId": str(uuid.uuid4()), "inferenceTime": now.strftime(
-            "%Y-%m-%dT%H:%M:%S.") + f"{now.microsecond // 1000:03d}Z"}
+                capture[name] = {
+                    "observedContentType": ctype,
+                    "mode": mode,
+                    "data": data,
+                    "encoding": encoding,
+                }
+        metadata = {
+            "eventId": str(uuid.uuid4()),
+            "inferenceTime": now.strftime("%Y-%m-%dT%H:%M:%S.") + f"{now.microsecond // 1000:03d}Z",
+        }
         if inference_id:
             metadata["inferenceId"] = inference_id
-        line = json.dumps({"captureData": capture, "eventMetadata": metadata,
-                           "eventVersion": "0"}, separators=(",", ":"))
+        line = json.dumps(
+            {"captureData": capture, "eventMetadata": metadata, "eventVersion": "0"},
+            separators=(",", ":"),
+        )
         slot = (config.destination, variant, now.strftime("%Y/%m/%d/%H"))
         with self._lock:
             stale = [k for k in self._buffers if k[:2] == slot[:2] and k != slot]

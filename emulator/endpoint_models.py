@@ -78,13 +78,16 @@ def load_model(*, s3: Any, name: str, container: dict[str, Any], scratch: Path) 
     if submit.startswith(_CONTAINER_MODEL_DIR):
         code_dir = model_dir / submit[len(_CONTAINER_MODEL_DIR) :].lstrip("/")
     else:
-        raise ModelLoadError(f"model {name}: SAGEMAKER_SUBMIT_DIRECTORY {submit!r} is not in "
-                             "the model archive (only /opt/ml/model/... is served locally)")
+        raise ModelLoadError(
+            f"model {name}: SAGEMAKER_SUBMIT_DIRECTORY {submit!r} is not in "
+            "the model archive (only /opt/ml/model/... is served locally)"
+        )
     program = code_dir / str(env.get("SAGEMAKER_PROGRAM", "inference.py"))
     if not program.is_file():
         raise ModelLoadError(f"model {name}: no inference script {program.name} in {url}")
-    spec = importlib.util.spec_from_file_location(f"_served_{name.replace('-', '_')}_{key}",
-                                                  program)
+    spec = importlib.util.spec_from_file_location(
+        f"_served_{name.replace('-', '_')}_{key}", program
+    )
     if spec is None or spec.loader is None:
         raise ModelLoadError(f"model {name}: cannot import {program}")
     module = importlib.util.module_from_spec(spec)
@@ -102,5 +105,10 @@ def load_model(*, s3: Any, name: str, container: dict[str, Any], scratch: Path) 
         model = module.model_fn(str(model_dir))
     except Exception as exc:  # noqa: BLE001
         raise ModelLoadError(f"model {name}: model_fn failed: {type(exc).__name__}: {exc}") from exc
-    return LoadedModel(name=name, image=str(container.get("Image", "")), model_dir=model_dir,
-                       module=module, model=model)
+    return LoadedModel(
+        name=name,
+        image=str(container.get("Image", "")),
+        model_dir=model_dir,
+        module=module,
+        model=model,
+    )

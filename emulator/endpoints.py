@@ -84,7 +84,7 @@ class EndpointHost:
         capture_batch: int = 50,
     ) -> None:
         self.endpoint_url = endpoint_url
-        self.scratch_dir = Path(scratch_dir)
+        self.scratch_dir = Path(scratch_dir).resolve()
         self.emit = emit
         self.alarm_state = alarm_state
         self.time_scale = time_scale
@@ -106,25 +106,30 @@ class EndpointHost:
             if self._server is None:
                 self._server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(self))
                 self._server.daemon_threads = True
-                threading.Thread(target=self._server.serve_forever, name="endpoint-host",
-                                 daemon=True).start()
+                threading.Thread(
+                    target=self._server.serve_forever, name="endpoint-host", daemon=True
+                ).start()
             host, port = self._server.server_address[:2]
         return f"http://{host}:{port}"
 
-    def apply(self, *, endpoint_name: str, endpoint_config_name: str,
-              deployment_config: dict | None) -> None:
+    def apply(
+        self, *, endpoint_name: str, endpoint_config_name: str, deployment_config: dict | None
+    ) -> None:
         """Create the endpoint or update it to the config; returns at once (see `wait`)."""
         with self._lock:
             endpoint = self._endpoints.get(endpoint_name)
             if endpoint is not None and not endpoint.done.is_set():
-                raise EndpointBusy(f"endpoint {endpoint_name} is {endpoint.status}; "
-                                   "wait for InService before updating it")
+                raise EndpointBusy(
+                    f"endpoint {endpoint_name} is {endpoint.status}; "
+                    "wait for InService before updating it"
+                )
             if endpoint is None:
                 arn = f"arn:aws:sagemaker:{self.region}:{self.account_id}:endpoint/{endpoint_name}"
                 endpoint = _Endpoint(endpoint_name, arn, datetime.now(UTC))
                 self._endpoints[endpoint_name] = endpoint
-                self._capture[endpoint_name] = CaptureWriter(self._s3, endpoint_name,
-                                                             self._capture_batch)
+                self._capture[endpoint_name] = CaptureWriter(
+                    self._s3, endpoint_name, self._capture_batch
+                )
             endpoint.done.clear()
             blue = endpoint.blue
             endpoint.status = "Creating" if blue is None else "Updating"
@@ -133,8 +138,10 @@ class EndpointHost:
         else:  # as in AWS, the old config shows until the update is done
             self._publish(endpoint, blue.config_name, "UPDATING")
         threading.Thread(
-            target=self._apply, args=(endpoint, endpoint_config_name, deployment_config),
-            name=f"endpoint-{endpoint_name}", daemon=True,
+            target=self._apply,
+            args=(endpoint, endpoint_config_name, deployment_config),
+            name=f"endpoint-{endpoint_name}",
+            daemon=True,
         ).start()
 
     def wait(self, endpoint_name: str, timeout: float) -> str:
@@ -191,8 +198,10 @@ class EndpointHost:
         """Shift traffic stage by stage; the name of the alarm that stopped it, or None."""
         policy = deployment.get("BlueGreenUpdatePolicy", {})
         routing = policy.get("TrafficRoutingConfiguration", {})
-        alarms = [a["AlarmName"] for a in
-                  deployment.get("AutoRollbackConfiguration", {}).get("Alarms", [])]
+        alarms = [
+            a["AlarmName"]
+            for a in deployment.get("AutoRollbackConfiguration", {}).get("Alarms", [])
+        ]
         wait = float(routing.get("WaitIntervalInSeconds", 0)) * self.time_scale
         kind = routing.get("Type", "ALL_AT_ONCE")
         size = routing.get("CanarySize") or routing.get("LinearStepSize") or {}
@@ -233,27 +242,43 @@ class EndpointHost:
         for variant in config["ProductionVariants"]:
             model = sm.describe_model(ModelName=variant["ModelName"])
             container = model.get("PrimaryContainer") or (model.get("Containers") or [{}])[0]
-            loaded = load_model(s3=self._s3, name=variant["ModelName"], container=container,
-                                scratch=self.scratch_dir / "models")
+            loaded = load_model(
+                s3=self._s3,
+                name=variant["ModelName"],
+                container=container,
+                scratch=self.scratch_dir / "models",
+            )
             variants.append((variant, loaded))
         if not variants:
             raise ValueError(f"endpoint config {config_name} has no production variants")
         return Fleet(config_name, variants, CaptureConfig.from_endpoint_config(config))
 
-    def _settle(self, endpoint: _Endpoint, status: str, config_name: str,
-                reason: str | None) -> None:
+    def _settle(
+        self, endpoint: _Endpoint, status: str, config_name: str, reason: str | None
+    ) -> None:
         endpoint.status = status
         event_status = "IN_SERVICE" if status == "InService" else "FAILED"
         self._publish(endpoint, config_name, event_status, reason)
         endpoint.done.set()
 
-    def _publish(self, endpoint: _Endpoint, config_name: str, status: str,
-                 reason: str | None = None) -> None:
-        moto_status = {"CREATING": "Creating", "UPDATING": "Updating",
-                       "IN_SERVICE": "InService", "FAILED": "Failed"}[status]
+    def _publish(
+        self, endpoint: _Endpoint, config_name: str, status: str, reason: str | None = None
+    ) -> None:
+        moto_status = {
+            "CREATING": "Creating",
+            "UPDATING": "Updating",
+            "IN_SERVICE": "InService",
+            "FAILED": "Failed",
+        }[status]
         try:
-            set_moto_endpoint_state(endpoint.name, config_name, moto_status, reason,
-                                    region=self.region, account_id=self.account_id)
+            set_moto_endpoint_state(
+                endpoint.name,
+                config_name,
+                moto_status,
+                reason,
+                region=self.region,
+                account_id=self.account_id,
+            )
         except Exception:  # noqa: BLE001 - the event must still go out
             log.exception("updating moto's record of endpoint %s failed", endpoint.name)
         blue = endpoint.blue
@@ -272,10 +297,15 @@ class EndpointHost:
         if reason:
             detail["FailureReason"] = reason
         event = {
-            "version": "0", "id": str(uuid.uuid4()), "detail-type": ENDPOINT_EVENT,
-            "source": "aws.sagemaker", "account": self.account_id,
-            "time": now.strftime("%Y-%m-%dT%H:%M:%SZ"), "region": self.region,
-            "resources": [endpoint.arn], "detail": detail,
+            "version": "0",
+            "id": str(uuid.uuid4()),
+            "detail-type": ENDPOINT_EVENT,
+            "source": "aws.sagemaker",
+            "account": self.account_id,
+            "time": now.strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "region": self.region,
+            "resources": [endpoint.arn],
+            "detail": detail,
         }
         try:
             self.emit(event)
@@ -284,8 +314,14 @@ class EndpointHost:
 
     # -- serving ---------------------------------------------------------------------------
 
-    def invoke(self, name: str, body: bytes, content_type: str, accept: str,
-               inference_id: str | None = None) -> tuple[int, dict[str, str], bytes]:
+    def invoke(
+        self,
+        name: str,
+        body: bytes,
+        content_type: str,
+        accept: str,
+        inference_id: str | None = None,
+    ) -> tuple[int, dict[str, str], bytes]:
         """(HTTP status, headers, body) of one InvokeEndpoint request."""
         endpoint = self._endpoints.get(name)
         fleet = endpoint.route() if endpoint is not None else None
@@ -307,40 +343,68 @@ class EndpointHost:
         if fleet.capture is not None:
             writer = self._capture[name]
             if writer.sampled(fleet.capture):
-                writer.record(fleet.capture, variant_name, request=(content_type, body),
-                              response=(out_type, out), inference_id=inference_id)
-        return 200, {"Content-Type": out_type,
-                     "x-Amzn-Invoked-Production-Variant": variant_name}, out
+                writer.record(
+                    fleet.capture,
+                    variant_name,
+                    request=(content_type, body),
+                    response=(out_type, out),
+                    inference_id=inference_id,
+                )
+        return (
+            200,
+            {"Content-Type": out_type, "x-Amzn-Invoked-Production-Variant": variant_name},
+            out,
+        )
 
-    def _metrics(self, endpoint: str, variant: str, started: float, *,
-                 client_error: bool = False, server_error: bool = False) -> None:
+    def _metrics(
+        self,
+        endpoint: str,
+        variant: str,
+        started: float,
+        *,
+        client_error: bool = False,
+        server_error: bool = False,
+    ) -> None:
         latency_us = (time.perf_counter() - started) * 1e6
-        dims = [{"Name": "EndpointName", "Value": endpoint},
-                {"Name": "VariantName", "Value": variant}]
+        dims = [
+            {"Name": "EndpointName", "Value": endpoint},
+            {"Name": "VariantName", "Value": variant},
+        ]
         data = [
-            ("Invocations", 1.0, "None"), ("ModelLatency", latency_us, "Microseconds"),
+            ("Invocations", 1.0, "None"),
+            ("ModelLatency", latency_us, "Microseconds"),
             ("Invocation4XXErrors", float(client_error), "None"),
             ("Invocation5XXErrors", float(server_error), "None"),
         ]
         try:
             self._client("cloudwatch").put_metric_data(
                 Namespace="AWS/SageMaker",
-                MetricData=[{"MetricName": n, "Value": v, "Unit": u, "Dimensions": dims}
-                            for n, v, u in data],
+                MetricData=[
+                    {"MetricName": n, "Value": v, "Unit": u, "Dimensions": dims} for n, v, u in data
+                ],
             )
         except Exception:  # noqa: BLE001 - metrics are best effort, as in AWS
             log.exception("putting endpoint metrics failed")
 
     def _client(self, service: str) -> Any:
         return boto3.client(
-            service, endpoint_url=self.endpoint_url, region_name=self.region,
-            aws_access_key_id="testing", aws_secret_access_key="testing",
+            service,
+            endpoint_url=self.endpoint_url,
+            region_name=self.region,
+            aws_access_key_id="testing",
+            aws_secret_access_key="testing",
         )
 
 
-def set_moto_endpoint_state(endpoint_name: str, config_name: str, status: str,
-                            failure_reason: str | None = None, *, region: str = "us-east-1",
-                            account_id: str = "123456789012") -> None:
+def set_moto_endpoint_state(
+    endpoint_name: str,
+    config_name: str,
+    status: str,
+    failure_reason: str | None = None,
+    *,
+    region: str = "us-east-1",
+    account_id: str = "123456789012",
+) -> None:
     """Make moto's endpoint record say what is really serving (moto runs in this process)."""
     from moto.core.utils import utcnow
     from moto.sagemaker.models import sagemaker_backends
@@ -355,7 +419,8 @@ def set_moto_endpoint_state(endpoint_name: str, config_name: str, status: str,
     if config is not None:
         endpoint.endpoint_config_name = config_name
         endpoint.production_variants = endpoint._process_production_variants(
-            config.production_variants)
+            config.production_variants
+        )
         endpoint.data_capture_config = config.data_capture_config
     endpoint.endpoint_status = status
     endpoint.failure_reason = failure_reason
@@ -369,13 +434,18 @@ def _variant_detail(fleet: Fleet | None, now: datetime) -> list[dict[str, Any]]:
     for variant, model in fleet.variants:
         count = int(variant.get("InitialInstanceCount", 1))
         weight = float(variant.get("InitialVariantWeight", 1.0))
-        out.append({
-            "DesiredInstanceCount": count, "CurrentInstanceCount": count,
-            "DesiredWeight": weight, "CurrentWeight": weight,
-            "VariantName": variant["VariantName"],
-            "DeployedImages": [{"SpecifiedImage": model.image,
-                                "ResolutionTime": int(now.timestamp() * 1000)}],
-        })
+        out.append(
+            {
+                "DesiredInstanceCount": count,
+                "CurrentInstanceCount": count,
+                "DesiredWeight": weight,
+                "CurrentWeight": weight,
+                "VariantName": variant["VariantName"],
+                "DeployedImages": [
+                    {"SpecifiedImage": model.image, "ResolutionTime": int(now.timestamp() * 1000)}
+                ],
+            }
+        )
     return out
 
 
@@ -401,12 +471,15 @@ def _handler(host: EndpointHost) -> type[BaseHTTPRequestHandler]:
             if len(parts) != 3 or parts[0] != "endpoints" or parts[2] != "invocations":
                 self._send(*_error(404, "UnknownOperationException", f"no route {self.path}"))
                 return
-            self._send(*host.invoke(
-                unquote(parts[1]), body,
-                self.headers.get("Content-Type") or "application/octet-stream",
-                self.headers.get("Accept") or "application/json",
-                self.headers.get("X-Amzn-SageMaker-Inference-Id"),
-            ))
+            self._send(
+                *host.invoke(
+                    unquote(parts[1]),
+                    body,
+                    self.headers.get("Content-Type") or "application/octet-stream",
+                    self.headers.get("Accept") or "application/json",
+                    self.headers.get("X-Amzn-SageMaker-Inference-Id"),
+                )
+            )
 
         def _send(self, status: int, headers: dict[str, str], body: bytes) -> None:
             self.send_response(status)

@@ -91,7 +91,7 @@ class PipelineExecutor:
         code_dir: Path | None = None,
     ) -> None:
         self.endpoint_url = endpoint_url
-        self.scratch_dir = Path(scratch_dir)
+        self.scratch_dir = Path(scratch_dir).resolve()
         self.emit = emit
         self.code_dir = code_dir
         self._executions: dict[str, _Execution] = {}
@@ -236,16 +236,24 @@ class PipelineExecutor:
             job_arn = f"arn:aws:sagemaker:{region}:{account}:processing-job/{job}"
             item["Metadata"] = {"ProcessingJob": {"Arn": job_arn}}
             jobs.run_processing(args, job=job, work=work, s3=s3, env=env)
-            ctx.steps[name] = {**args, "ProcessingJobName": job, "ProcessingJobArn": job_arn,
-                               "ProcessingJobStatus": "Completed"}
+            ctx.steps[name] = {
+                **args,
+                "ProcessingJobName": job,
+                "ProcessingJobArn": job_arn,
+                "ProcessingJobStatus": "Completed",
+            }
             self._property_files(step, args, work, ctx)
         else:  # Training
             job_arn = f"arn:aws:sagemaker:{region}:{account}:training-job/{job}"
             item["Metadata"] = {"TrainingJob": {"Arn": job_arn}}
             model_uri = jobs.run_training(args, job=job, work=work, s3=s3, env=env)
-            ctx.steps[name] = {**args, "TrainingJobName": job, "TrainingJobArn": job_arn,
-                               "TrainingJobStatus": "Completed",
-                               "ModelArtifacts": {"S3ModelArtifacts": model_uri}}
+            ctx.steps[name] = {
+                **args,
+                "TrainingJobName": job,
+                "TrainingJobArn": job_arn,
+                "TrainingJobStatus": "Completed",
+                "ModelArtifacts": {"S3ModelArtifacts": model_uri},
+            }
         return []
 
     def _property_files(self, step: dict, args: dict, work: Path, ctx: Context) -> None:
@@ -256,8 +264,9 @@ class PipelineExecutor:
         files = ctx.property_files.setdefault(step["Name"], {})
         for spec in step.get("PropertyFiles", []):
             if spec["OutputName"] not in outputs:
-                raise DefinitionError(f"property file {spec['PropertyFileName']}: no output "
-                                      f"{spec['OutputName']!r}")
+                raise DefinitionError(
+                    f"property file {spec['PropertyFileName']}: no output {spec['OutputName']!r}"
+                )
             path = jobs.local(work / "opt_ml", outputs[spec["OutputName"]]) / spec["FilePath"]
             try:
                 files[spec["PropertyFileName"]] = json.loads(path.read_text("utf-8"))
@@ -279,8 +288,11 @@ class PipelineExecutor:
 
     def _client(self, service: str, region: str) -> Any:
         return boto3.client(
-            service, endpoint_url=self.endpoint_url, region_name=region,
-            aws_access_key_id="testing", aws_secret_access_key="testing",
+            service,
+            endpoint_url=self.endpoint_url,
+            region_name=region,
+            aws_access_key_id="testing",
+            aws_secret_access_key="testing",
         )
 
     # -- status and events -----------------------------------------------------------------
@@ -316,8 +328,9 @@ class PipelineExecutor:
         detail["pipelineExecutionArn"] = record.arn
         self._emit(PIPELINE_EVENT, record, [record.pipeline_arn, record.arn], detail)
 
-    def _emit(self, detail_type: str, record: _Execution, resources: list[str],
-              detail: dict[str, Any]) -> None:
+    def _emit(
+        self, detail_type: str, record: _Execution, resources: list[str], detail: dict[str, Any]
+    ) -> None:
         region, account = _arn_parts(record.arn)
         event = {
             "version": "0",
@@ -360,8 +373,7 @@ def _ordered(steps: list[dict]) -> list[dict]:
     by_name = {s["Name"]: s for s in steps}
     deps = {
         s["Name"]: (set(s.get("DependsOn", [])) | step_references(s.get("Arguments", {})))
-        & set(by_name)
-        - {s["Name"]}
+        & set(by_name) - {s["Name"]}
         for s in steps
     }
     done: list[dict] = []

@@ -1,7 +1,73 @@
-"""Settings every test needs before any library is imported."""
+"""Settings every test needs before any library is imported, and the fixtures shared by the
+infra, emulator and end-to-end tests: each stage is synthesized once per test session."""
 
+from __future__ import annotations
+
+import json
 import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
 
 os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
 os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
 os.environ.setdefault("SAGEMAKER_VALIDATE_ROLE", "false")
+
+EVENTS_DIR = Path(__file__).resolve().parent / "events"
+
+
+@dataclass(frozen=True)
+class Synthesized:
+    config: Any  # infra.config.StackConfig
+    template: Any  # aws_cdk.assertions.Template
+    raw: dict[str, Any]
+    outdir: Path
+    name: str
+
+    def resources(self, kind: str) -> dict[str, dict[str, Any]]:
+        return {k: v for k, v in self.raw["Resources"].items() if v["Type"] == kind}
+
+    def resolved(self, value: Any) -> Any:
+        """Intrinsics resolved as CloudFormation would in the sample events' account."""
+        from emulator.intrinsics import Resolver
+
+        return Resolver(self.raw, account="123456789012", region="us-east-1").resolve(value)
+
+
+@pytest.fixture(scope="session")
+def synthesize(tmp_path_factory: pytest.TempPathFactory):
+    """`synthesize("dev")`: the stage's cloud assembly, built at most once per session."""
+    from aws_cdk import App
+    from aws_cdk.assertions import Template
+
+    from infra.app import build_stack, config_path
+    from infra.config import load_config
+
+    built: dict[str, Synthesized] = {}
+
+    def synth(stage: str) -> Synthesized:
+        if stage not in built:
+            outdir = tmp_path_factory.mktemp(f"cdk-{stage}")
+            config = load_config(config_path(f"config/{stage}.json"))
+            app = App(outdir=str(outdir))
+            stack = build_stack(app, config, {})
+            app.synth()
+            raw = json.loads((outdir / f"{stack.artifact_id}.template.json").read_text())
+            built[stage] = Synthesized(
+                config, Template.from_json(raw), raw, outdir, stack.artifact_id
+            )
+        return built[stage]
+
+    return synth
+
+
+@pytest.fixture(scope="session")
+def load_event():
+    """Sample AWS events (tests/events/), shapes from the AWS documentation."""
+
+    def load(name: str) -> dict[str, Any]:
+        return json.loads((EVENTS_DIR / name).read_text())
+
+    return load

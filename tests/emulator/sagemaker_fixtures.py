@@ -59,8 +59,11 @@ class Cloud:
 
     def client(self, service: str) -> Any:
         return boto3.client(
-            service, endpoint_url=self.url, region_name=REGION,
-            aws_access_key_id="testing", aws_secret_access_key="testing",
+            service,
+            endpoint_url=self.url,
+            region_name=REGION,
+            aws_access_key_id="testing",
+            aws_secret_access_key="testing",
         )
 
     def substitutions(self) -> dict[str, str]:
@@ -150,14 +153,18 @@ class Run:
 
 
 def run_training(
-    cloud: Cloud, scratch: Path, pipeline_name: str, parameters: dict[str, str],
+    cloud: Cloud,
+    scratch: Path,
+    pipeline_name: str,
+    parameters: dict[str, str],
     timeout: float = 300.0,
 ) -> Run:
     """Create the pipeline in moto, start an execution there, and run it with the executor."""
     definition = training_definition(cloud)
     sm = cloud.client("sagemaker")
     pipeline_arn = sm.create_pipeline(
-        PipelineName=pipeline_name, PipelineDefinition=json.dumps(definition),
+        PipelineName=pipeline_name,
+        PipelineDefinition=json.dumps(definition),
         RoleArn=cloud.role_arn,
     )["PipelineArn"]
     execution_arn = sm.start_pipeline_execution(
@@ -166,12 +173,17 @@ def run_training(
     )["PipelineExecutionArn"]
     events = Events()
     executor = PipelineExecutor(endpoint_url=cloud.url, scratch_dir=scratch, emit=events)
-    executor.start(pipeline_arn=pipeline_arn, execution_arn=execution_arn,
-                   definition=definition, parameters=parameters)
+    executor.start(
+        pipeline_arn=pipeline_arn,
+        execution_arn=execution_arn,
+        definition=definition,
+        parameters=parameters,
+    )
     running = sm.describe_pipeline_execution(PipelineExecutionArn=execution_arn)
     status = executor.wait(execution_arn, timeout)
-    return Run(executor, events, pipeline_arn, execution_arn, status,
-               running["PipelineExecutionStatus"])
+    return Run(
+        executor, events, pipeline_arn, execution_arn, status, running["PipelineExecutionStatus"]
+    )
 
 
 @pytest.fixture(scope="module")
@@ -179,7 +191,12 @@ def good_run(cloud: Cloud, tmp_path_factory: pytest.TempPathFactory) -> Run:
     """One successful training run on generated data, shared by a module's tests."""
     cloud.put_csv("incoming/good/churn.csv", churn_csv(1500, seed=3))
     return run_training(
-        cloud, tmp_path_factory.mktemp("scratch"), f"{cloud.prefix}-training",
-        {"InputDataUri": f"s3://{cloud.data_bucket}/incoming/good/",
-         "TriggerEventId": "evt-123", "TriggerEventType": "manual"},
+        cloud,
+        tmp_path_factory.mktemp("scratch"),
+        f"{cloud.prefix}-training",
+        {
+            "InputDataUri": f"s3://{cloud.data_bucket}/incoming/good/",
+            "TriggerEventId": "evt-123",
+            "TriggerEventType": "manual",
+        },
     )

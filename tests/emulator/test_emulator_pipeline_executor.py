@@ -5,18 +5,26 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from sagemaker_fixtures import Cloud, Run, cloud, good_run, run_training  # noqa: F401
+from sagemaker_fixtures import Cloud, Run, run_training
 
 from emulator.pipeline_executor import MODEL_PACKAGE_EVENT, PIPELINE_EVENT, PipelineExecutor
 from emulator.pipeline_functions import Context, UnsupportedError, resolve
 from pipelines.datasets import generate_churn
 
-TRAINING_STEPS = {"Validate", "Preprocess", "Train", "Evaluate", "Baseline", "CheckMetric",
-                  "Register"}
+TRAINING_STEPS = {
+    "Validate",
+    "Preprocess",
+    "Train",
+    "Evaluate",
+    "Baseline",
+    "CheckMetric",
+    "Register",
+}
 
 
 def test_training_run_succeeds_and_registers_with_lineage(
-    good_run: Run, cloud: Cloud  # noqa: F811
+    good_run: Run,
+    cloud: Cloud,  # noqa: F811
 ) -> None:
     assert good_run.status == "Succeeded", good_run.executor.failure_reason(good_run.execution_arn)
     sm = cloud.client("sagemaker")
@@ -59,7 +67,8 @@ def test_steps_are_listed_with_metadata(good_run: Run) -> None:  # noqa: F811
 
 
 def test_events_in_order_and_in_aws_shape(
-    good_run: Run, cloud: Cloud  # noqa: F811
+    good_run: Run,
+    cloud: Cloud,  # noqa: F811
 ) -> None:
     kinds = [e["detail-type"] for e in good_run.events.items]
     assert kinds == [PIPELINE_EVENT, MODEL_PACKAGE_EVENT, PIPELINE_EVENT]
@@ -80,16 +89,23 @@ def test_events_in_order_and_in_aws_shape(
 
 
 def test_bad_data_fails_validate_and_registers_nothing(
-    cloud: Cloud, tmp_path: Path, good_run: Run  # noqa: F811
+    cloud: Cloud,
+    tmp_path: Path,
+    good_run: Run,  # noqa: F811
 ) -> None:
     frame = generate_churn(300, 5)
     frame.loc[:, "contract"] = "lifetime"  # not one of the schema's categories
     cloud.put_csv("incoming/bad/churn.csv", frame.to_csv(index=False))
     sm = cloud.client("sagemaker")
-    before = len(sm.list_model_packages(ModelPackageGroupName=cloud.group)[
-        "ModelPackageSummaryList"])
-    run = run_training(cloud, tmp_path, f"{cloud.prefix}-bad",
-                       {"InputDataUri": f"s3://{cloud.data_bucket}/incoming/bad/"})
+    before = len(
+        sm.list_model_packages(ModelPackageGroupName=cloud.group)["ModelPackageSummaryList"]
+    )
+    run = run_training(
+        cloud,
+        tmp_path,
+        f"{cloud.prefix}-bad",
+        {"InputDataUri": f"s3://{cloud.data_bucket}/incoming/bad/"},
+    )
     assert run.status == "Failed"
     reason = run.executor.failure_reason(run.execution_arn) or ""
     assert "Validate" in reason and "lifetime" in reason, reason
@@ -98,20 +114,33 @@ def test_bad_data_fails_validate_and_registers_nothing(
     assert "lifetime" in steps[0]["FailureReason"]
     after = sm.list_model_packages(ModelPackageGroupName=cloud.group)["ModelPackageSummaryList"]
     assert len(after) == before
-    assert sm.describe_pipeline_execution(PipelineExecutionArn=run.execution_arn)[
-        "PipelineExecutionStatus"] == "Failed"
+    assert (
+        sm.describe_pipeline_execution(PipelineExecutionArn=run.execution_arn)[
+            "PipelineExecutionStatus"
+        ]
+        == "Failed"
+    )
     assert [e["detail"]["currentPipelineExecutionStatus"] for e in run.events.items] == [
-        "Executing", "Failed"]
+        "Executing",
+        "Failed",
+    ]
 
 
 def test_unsupported_step_type_fails_naming_it(cloud: Cloud, tmp_path: Path) -> None:  # noqa: F811
     events: list[dict] = []
     executor = PipelineExecutor(endpoint_url=cloud.url, scratch_dir=tmp_path, emit=events.append)
     arn = "arn:aws:sagemaker:us-east-1:123456789012:pipeline/nowhere/execution/abc123"
-    definition = {"Version": "2020-12-01", "Parameters": [],
-                  "Steps": [{"Name": "Tune", "Type": "Tuning", "Arguments": {}}]}
-    executor.start(pipeline_arn=arn.split("/execution")[0], execution_arn=arn,
-                   definition=definition, parameters={})
+    definition = {
+        "Version": "2020-12-01",
+        "Parameters": [],
+        "Steps": [{"Name": "Tune", "Type": "Tuning", "Arguments": {}}],
+    }
+    executor.start(
+        pipeline_arn=arn.split("/execution")[0],
+        execution_arn=arn,
+        definition=definition,
+        parameters={},
+    )
     assert executor.wait(arn, 30) == "Failed"
     assert "Tuning" in (executor.failure_reason(arn) or "")
     assert events[-1]["detail"]["currentPipelineExecutionStatus"] == "Failed"
@@ -121,16 +150,34 @@ def test_expressions_resolve_like_sagemaker() -> None:
     ctx = Context(
         parameters={"Threshold": 0.7, "Count": 2},
         execution={"PipelineExecutionId": "abc"},
-        steps={"P": {"ProcessingOutputConfig": {"Outputs": [
-            {"OutputName": "a", "S3Output": {"S3Uri": "s3://b/a"}},
-            {"OutputName": "train", "S3Output": {"S3Uri": "s3://b/t"}}]}}},
+        steps={
+            "P": {
+                "ProcessingOutputConfig": {
+                    "Outputs": [
+                        {"OutputName": "a", "S3Output": {"S3Uri": "s3://b/a"}},
+                        {"OutputName": "train", "S3Output": {"S3Uri": "s3://b/t"}},
+                    ]
+                }
+            }
+        },
         property_files={"P": {"Report": {"objective": {"items": [1, {"v": 0.9}]}}}},
     )
-    value = {"Std:Join": {"On": "/", "Values": [
-        {"Get": "Steps.P.ProcessingOutputConfig.Outputs['train'].S3Output.S3Uri"},
-        {"Get": "Execution.PipelineExecutionId"}, {"Get": "Parameters.Threshold"},
-        {"Std:JsonGet": {"Path": "objective.items[1].v",
-                         "PropertyFile": {"Get": "Steps.P.PropertyFiles.Report"}}}]}}
+    value = {
+        "Std:Join": {
+            "On": "/",
+            "Values": [
+                {"Get": "Steps.P.ProcessingOutputConfig.Outputs['train'].S3Output.S3Uri"},
+                {"Get": "Execution.PipelineExecutionId"},
+                {"Get": "Parameters.Threshold"},
+                {
+                    "Std:JsonGet": {
+                        "Path": "objective.items[1].v",
+                        "PropertyFile": {"Get": "Steps.P.PropertyFiles.Report"},
+                    }
+                },
+            ],
+        }
+    }
     assert resolve(value, ctx) == "s3://b/t/abc/0.7/0.9"
     with pytest.raises(UnsupportedError, match="Std:Select"):
         resolve({"Std:Select": {}}, ctx)

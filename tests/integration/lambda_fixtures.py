@@ -9,6 +9,7 @@ from __future__ import annotations
 import importlib
 import json
 import os
+import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -223,4 +224,9 @@ def log_records(capture: pytest.CaptureFixture[str]) -> list[dict[str, Any]]:
 
 
 def handler(name: str) -> Any:
-    return importlib.import_module(f"functions.{name}.handler").lambda_handler
+    """The handler as a cold start in this test's environment would load it: its settings are
+    read at import, so a module another test (or the local runtime) imported is reloaded."""
+    module_name = f"functions.{name}.handler"
+    module = sys.modules.get(module_name)
+    module = importlib.import_module(module_name) if module is None else importlib.reload(module)
+    return module.lambda_handler
