@@ -10,7 +10,7 @@ export AWS_DEFAULT_REGION ?= us-east-1
 export SAGEMAKER_VALIDATE_ROLE := false
 export CDK_DISABLE_CLI_TELEMETRY := true
 
-.PHONY: install demo test synth lint bench-drift bench-cold-start clean
+.PHONY: install demo summary test synth lint bench-drift bench-cold-start bench-loop local-up clean
 
 install: $(VENV)/.installed node_modules/.installed
 
@@ -24,8 +24,12 @@ node_modules/.installed: package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
 	touch $@
 
-# The main job. Until the local runtime lands it synthesizes and explains what a deploy creates.
-demo: synth
+# The main job: the whole loop locally (synthesizes first when the stack changed).
+demo: install
+	$(VENV)/bin/mlops demo --config $(CONFIG)
+
+# What a real deploy would create, read from the synthesized templates.
+summary: synth
 	$(PY) -m infra.summary cdk.out
 
 # pytest exits 5 when it collected nothing: a run that tested nothing must not look green.
@@ -48,5 +52,11 @@ bench-drift: install
 bench-cold-start: install
 	$(PY) -m benchmarks.cold_start
 
+bench-loop: install
+	$(PY) -m benchmarks.loop --config $(CONFIG)
+
+local-up: install
+	$(VENV)/bin/mlops local up --config $(CONFIG)
+
 clean:
-	rm -rf cdk.out build .pytest_cache
+	rm -rf cdk.out build .pytest_cache .mlops

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -136,6 +137,24 @@ def cmd_lineage(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_demo(args: argparse.Namespace) -> int:
+    from emulator.demo import main as demo
+
+    return demo(Path(args.config))
+
+
+def cmd_local_up(args: argparse.Namespace) -> int:
+    from emulator.local_up import main as local_up
+
+    return local_up(
+        Path(args.config),
+        port=args.port,
+        alarm_every=args.alarm_every,
+        monitor_every=args.monitor_every,
+        cdk_out=Path(args.cdk_out),
+    )
+
+
 def parser() -> argparse.ArgumentParser:
     root = argparse.ArgumentParser(prog="mlops", description=__doc__.split("\n\n")[0])
     common = argparse.ArgumentParser(add_help=False)
@@ -143,6 +162,26 @@ def parser() -> argparse.ArgumentParser:
     common.add_argument("--endpoint-url", help="the local runtime's URL; omit for AWS")
     common.add_argument("--region", help="AWS region (default: from your AWS config)")
     commands = root.add_subparsers(dest="command", required=True)
+    demo = commands.add_parser("demo", help="the whole loop locally on the bundled dataset")
+    demo.add_argument("--config", default=str(DEFAULT_CONFIG), help="the stage's config file")
+    demo.set_defaults(run=cmd_demo)
+    local = commands.add_parser("local", help="the local runtime").add_subparsers(
+        dest="local_command", required=True
+    )
+    up = local.add_parser("up", help="run the loop locally in the foreground")
+    up.add_argument("--config", default=str(DEFAULT_CONFIG), help="the stage's config file")
+    up.add_argument("--port", type=int, default=4566, help="0 picks a free port")
+    up.add_argument("--cdk-out", default="cdk.out", help="where the synthesized stack is")
+    up.add_argument(
+        "--alarm-every", type=float, default=60.0, help="seconds between alarm evaluations"
+    )
+    up.add_argument(
+        "--monitor-every",
+        type=float,
+        default=None,
+        help="run the monitoring schedule every N seconds (default: its own rate)",
+    )
+    up.set_defaults(run=cmd_local_up)
     status = commands.add_parser("status", parents=[common], help="runs, models, endpoint, alarms")
     status.set_defaults(run=cmd_status)
     approve = commands.add_parser("approve", parents=[common], help="approve a model version")
@@ -158,6 +197,7 @@ def parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
     args = parser().parse_args(argv)
     return args.run(args)
 

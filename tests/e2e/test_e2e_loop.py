@@ -1,0 +1,121 @@
+"""The whole loop in the local runtime, as `mlops demo` runs it, then what follows from it:
+a rollback when the canary breaches an alarm, and a retrain skipped by the cooldown."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from pathlib import Path
+
+import pytest
+
+from emulator.demo import Demo
+from emulator.runtime import LocalRuntime, SynthesizedStack
+
+
+@pytest.fixture(scope="module")
+def looped(synthesize, tmp_path_factory):
+    dev = synthesize("dev")
+    stack = SynthesizedStack(dev.name, dev.raw, dev.outdir)
+    scratch = tmp_path_factory.mktemp("loop")
+    lines: list[str] = []
+    with LocalRuntime(stack=stack, scratch_dir=scratch) as runtime:
+        result = Demo(runtime, lines.append, report_dir=scratch / "reports").run()
+        yield runtime, result, lines
+
+
+def _results(runtime, target_suffix: str) -> list[dict]:
+    return [
+        e.result
+        for e in runtime.bus.timeline
+        if e.target and e.target.endswith(target_suffix) and isinstance(e.result, dict)
+    ]
+
+
+def test_every_stage_of_the_loop_is_reached(looped):
+    _, result, lines = looped
+    assert [s.name for s in result.stages] == [
+        "upload",
+        "train",
+        "approve",
+        "serve",
+        "bad file",
+        "drift",
+        "alarm",
+        "retrain",
+    ]
+    assert any("quarantined: header_mismatch" in line for line in lines)
+    assert any("registered version 2" in line for line in lines)
+
+
+def test_lineage_names_the_upload_that_trained_the_serving_model(looped):
+    runtime, result, _ = looped
+    assert "because  s3:ObjectCreated event" in result.lineage_text
+    assert f"s3://{runtime.data_bucket}/incoming/churn-2026-11.csv version" in result.lineage_text
+    assert "metric   roc_auc = " in result.lineage_text
+
+
+def test_drift_report_is_a_standalone_page_on_disk(looped):
+    _, result, _ = looped
+    page = Path(result.report_path).read_text()
+    assert page.lstrip().lower().startswith("<!doctype html")
+    assert "<svg" in page
+    assert "<script src=" not in page and "<link" not in page  # no external assets
+
+
+def test_bad_file_never_reached_training(looped):
+    runtime, _, _ = looped
+    s3 = runtime.cloud.client("s3")
+    current = [
+        o["Key"]
+        for o in s3.list_objects_v2(Bucket=runtime.data_bucket, Prefix="incoming/")["Contents"]
+    ]
+    assert "incoming/broken-export.csv" not in current
+
+
+def test_a_second_drift_alarm_is_skipped_by_the_cooldown(looped, load_event):
+    runtime, _, _ = looped
+    event = load_event("alarm_drift_score_alarm.json")
+    event["id"] = "7e0b8f2c-0000-4000-8000-000000000001"
+    runtime.bus.put(event)
+    assert runtime.bus.drain(timeout=30)
+    last = _results(runtime, "drift-retrain")[-1]
+    assert last["status"] == "skipped" and last["reason"] == "cooldown", last
+
+
+def test_canary_breaching_a_rollback_alarm_rolls_back_and_is_reported(looped):
+    runtime, _, _ = looped
+    sm = runtime.cloud.client("sagemaker")
+    serving = sm.describe_endpoint(EndpointName=runtime.endpoint_name)["EndpointConfigName"]
+    newest = sm.list_model_packages(
+        ModelPackageGroupName=runtime.model_group,
+        SortBy="CreationTime",
+        SortOrder="Descending",
+    )["ModelPackageSummaryList"][0]["ModelPackageArn"]
+    errors_alarm = json.loads(runtime.function_env("deploy")["ROLLBACK_ALARM_NAMES"])[0]
+    # The endpoint starts failing: 5XX errors in two consecutive minutes put the alarm in ALARM.
+    now = dt.datetime.now(dt.UTC)
+    runtime.cloud.client("cloudwatch").put_metric_data(
+        Namespace="AWS/SageMaker",
+        MetricData=[
+            {
+                "MetricName": "Invocation5XXErrors",
+                "Value": 50.0,
+                "Timestamp": t,
+                "Dimensions": [
+                    {"Name": "EndpointName", "Value": runtime.endpoint_name},
+                    {"Name": "VariantName", "Value": "AllTraffic"},
+                ],
+            }
+            for t in (now - dt.timedelta(minutes=1), now)
+        ],
+    )
+    runtime.alarms.evaluate()
+    assert runtime.alarms.alarm_state(errors_alarm) == "ALARM"
+    sm.update_model_package(ModelPackageArn=newest, ModelApprovalStatus="Approved")
+    assert runtime.bus.drain(timeout=30)
+    assert runtime.endpoints.wait(runtime.endpoint_name, timeout=60) == "InService"
+    assert runtime.bus.drain(timeout=30)
+    assert sm.describe_endpoint(EndpointName=runtime.endpoint_name)["EndpointConfigName"] == serving
+    verdict = _results(runtime, "deploy")[-1]
+    assert verdict["status"] == "rolled_back", verdict
