@@ -60,8 +60,17 @@ def quarantine(
     )
     logger.warning(
         "object quarantined",
-        extra={k: reason[k] for k in ("reason", "key", "version_id", "details", "quarantine_key",
-                                      "hidden_from_training")},
+        extra={
+            k: reason[k]
+            for k in (
+                "reason",
+                "key",
+                "version_id",
+                "details",
+                "quarantine_key",
+                "hidden_from_training",
+            )
+        },
     )
     count("ObjectQuarantined", reason=rejection.reason)
     return {"status": "quarantined", "reason": rejection.reason, "key": arrival["key"]}

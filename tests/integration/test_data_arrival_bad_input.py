@@ -78,8 +78,10 @@ def test_bad_object_is_quarantined_with_reason(aws, context, logs, name, key, bo
     # never deleted: the original version is still there
     assert aws.s3.head_object(Bucket=DATA_BUCKET, Key=key, VersionId=version)
     # ...but no longer current under incoming/, so training never reads it
-    current_keys = [o["Key"] for o in aws.s3.list_objects_v2(
-        Bucket=DATA_BUCKET, Prefix="incoming/").get("Contents", [])]
+    current_keys = [
+        o["Key"]
+        for o in aws.s3.list_objects_v2(Bucket=DATA_BUCKET, Prefix="incoming/").get("Contents", [])
+    ]
     assert key not in current_keys
     assert record["hidden_from_training"] is True
     assert aws.executions() == []
