@@ -23,8 +23,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import unquote
 
-import boto3
-
+from emulator.clients import local_client
 from emulator.endpoint_capture import CaptureConfig, CaptureWriter
 from emulator.endpoint_models import BadRequest, LoadedModel, ModelFailed, load_model
 
@@ -387,13 +386,7 @@ class EndpointHost:
             log.exception("putting endpoint metrics failed")
 
     def _client(self, service: str) -> Any:
-        return boto3.client(
-            service,
-            endpoint_url=self.endpoint_url,
-            region_name=self.region,
-            aws_access_key_id="testing",
-            aws_secret_access_key="testing",
-        )
+        return local_client(service, endpoint_url=self.endpoint_url, region=self.region)
 
 
 def set_moto_endpoint_state(

@@ -22,9 +22,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import boto3
-
 from emulator import pipeline_jobs as jobs
+from emulator.clients import local_client
 from emulator.pipeline_functions import (
     Context,
     DefinitionError,
@@ -287,13 +286,7 @@ class PipelineExecutor:
         return arn
 
     def _client(self, service: str, region: str) -> Any:
-        return boto3.client(
-            service,
-            endpoint_url=self.endpoint_url,
-            region_name=region,
-            aws_access_key_id="testing",
-            aws_secret_access_key="testing",
-        )
+        return local_client(service, endpoint_url=self.endpoint_url, region=region)
 
     # -- status and events -----------------------------------------------------------------
 

@@ -27,11 +27,11 @@ import urllib.request
 from collections.abc import Callable
 from typing import Any, ClassVar
 
-import boto3
 from moto.moto_server.threaded_moto_server import ThreadedMotoServer
 from moto.sagemaker.models import SageMakerModelBackend, sagemaker_backends
 
 from emulator.aws_events import aws_event
+from emulator.clients import local_client
 from emulator.moto_patches import MotoPatches
 
 ACCOUNT = "123456789012"  # moto's default account: ARNs match the sample events
@@ -140,13 +140,7 @@ class LocalCloud:
     # -- clients and events ----------------------------------------------------------------
 
     def client(self, service: str) -> Any:
-        return boto3.client(
-            service,
-            endpoint_url=self.endpoint_url,
-            region_name=self.region,
-            aws_access_key_id="testing",
-            aws_secret_access_key="testing",
-        )
+        return local_client(service, endpoint_url=self.endpoint_url, region=self.region)
 
     @property
     def emit(self) -> Callable[[dict[str, Any]], None] | None:
