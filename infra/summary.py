@@ -60,6 +60,15 @@ def rules(template: dict[str, Any]) -> list[tuple[str, str, list[str]]]:
     return sorted(found)
 
 
+def _describe_step(step: dict[str, Any]) -> str:
+    if step["Type"] != "Condition":
+        return f"{step['Name']} ({step['Type']})"
+    arguments = step.get("Arguments", {})
+    then = ", ".join(s["Name"] for s in arguments.get("IfSteps", [])) or "-"
+    otherwise = ", ".join(s["Name"] for s in arguments.get("ElseSteps", [])) or "-"
+    return f"{step['Name']} (Condition: then {then}, else {otherwise})"
+
+
 def pipelines(template: dict[str, Any]) -> list[tuple[str, list[str]]]:
     """Each SageMaker pipeline with its steps, read from the embedded definition."""
     found = []
@@ -69,7 +78,7 @@ def pipelines(template: dict[str, Any]) -> list[tuple[str, list[str]]]:
         props = resource["Properties"]
         body = props["PipelineDefinition"]["PipelineDefinitionBody"]
         text = body["Fn::Sub"][0] if isinstance(body, dict) else body
-        steps = [f"{s['Name']} ({s['Type']})" for s in json.loads(text).get("Steps", [])]
+        steps = [_describe_step(s) for s in json.loads(text).get("Steps", [])]
         found.append((props["PipelineName"], steps))
     return sorted(found)
 

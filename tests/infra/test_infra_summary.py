@@ -13,7 +13,8 @@ def test_summary_counts_resources_and_explains_every_rule_and_pipeline(dev):
     assert f"{prefix}-data-arrival\n      on   aws.s3 / Object Created\n" in text
     assert f"->   Lambda {prefix}-data-arrival" in text
     assert f"->   SageMaker pipeline {prefix}-monitoring" in text
-    assert f"{prefix}-training: " in text and "(Condition)" in text
+    assert f"{prefix}-training: " in text
+    assert "(Condition: then Register" in text, text
 
 
 def test_summary_without_templates_says_what_to_run(tmp_path, capsys):
