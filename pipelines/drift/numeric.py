@@ -9,6 +9,7 @@ distance to the grid, which is all the Wasserstein tails need (the reference has
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -140,14 +141,14 @@ class NumericHist:
     def _bin(self, x: np.ndarray) -> None:
         if x.size == 0:
             return
-        t = np.subtract(x, self.lo)
+        t, idx = _buffers(x.size)
+        np.subtract(x, self.lo, out=t)
         if self.grows:  # moments (for the std normalisation) matter on the reference side only
             # shifted by lo, which sits next to the data, so s2 - s1^2/n keeps its precision
             # einsum, not np.dot: BLAS threads cost ~100x more than the sum itself here
             s1, s2 = float(t.sum()), float(np.einsum("i,i", t, t))
             self._merge_moments(x.size, self.lo + s1 / x.size, max(s2 - s1 * s1 / x.size, 0.0))
         t *= 1.0 / self.width
-        idx = np.empty(t.size, dtype=np.intp)
         np.copyto(idx, t, casting="unsafe")  # truncation == floor: t >= 0 here
         binned = np.bincount(idx, minlength=self.nbins + 1)
         # x == hi (and rounding at the top edge) lands one past the last bin
@@ -191,6 +192,18 @@ class NumericHist:
         h.counts = np.asarray(d["counts"], dtype=np.int64)
         h.distinct = None if d["distinct"] is None else {float(v): int(c) for v, c in d["distinct"]}
         return h
+
+
+# Work buffers for _bin, one pair per thread and shared by all columns: allocating two fresh
+# chunk-sized arrays per column and chunk costs page faults; one pair per column costs RSS.
+_SCRATCH = threading.local()
+
+
+def _buffers(n: int) -> tuple[np.ndarray, np.ndarray]:
+    buf = getattr(_SCRATCH, "buf", None)
+    if buf is None or buf[0].size < n:
+        buf = _SCRATCH.buf = (np.empty(n, dtype=np.float64), np.empty(n, dtype=np.intp))
+    return buf[0][:n], buf[1][:n]
 
 
 _SCALARS = (
