@@ -17,22 +17,13 @@ from pathlib import Path
 from typing import Any
 
 from emulator.lineage import LineageError, lineage, parse_at, render
+from infra.names import PhysicalNames
 
 DEFAULT_CONFIG = Path("config/dev.json")
 
 
-class Names:
-    """Physical names of one deployment (docs/contracts.md), from its config and account."""
-
-    def __init__(self, prefix: str, account: str, region: str) -> None:
-        self.training_pipeline = f"{prefix}-training"
-        self.model_group = f"{prefix}-models"
-        self.endpoint = f"{prefix}-endpoint"
-        self.artifacts_bucket = f"{prefix}-artifacts-{account}-{region}"
-        self.drift_alarm_prefix = f"{prefix}-drift-"
-
-
-def _clients(args: argparse.Namespace) -> tuple[Any, Names]:
+def _clients(args: argparse.Namespace) -> tuple[Any, PhysicalNames, str]:
+    """A client factory for AWS or the local runtime, the stage's names, its artifacts bucket."""
     import boto3
 
     session = boto3.session.Session(region_name=args.region)
@@ -44,11 +35,13 @@ def _clients(args: argparse.Namespace) -> tuple[Any, Names]:
     config = json.loads(Path(args.config).read_text())
     prefix = f"{config['project_name']}-{config['stage']}"
     account = make("sts").get_caller_identity()["Account"]
-    return make, Names(prefix, account, session.region_name or "us-east-1")
+    names = PhysicalNames(prefix)
+    region = session.region_name or "us-east-1"
+    return make, names, names.bucket("artifacts", account, region)
 
 
 def cmd_status(args: argparse.Namespace) -> int:
-    make, names = _clients(args)
+    make, names, _ = _clients(args)
     sm = make("sagemaker")
     print(f"Training runs ({names.training_pipeline}):")
     runs = sm.list_pipeline_executions(
@@ -92,7 +85,7 @@ def cmd_status(args: argparse.Namespace) -> int:
 
 
 def cmd_approve(args: argparse.Namespace) -> int:
-    make, names = _clients(args)
+    make, names, _ = _clients(args)
     sm = make("sagemaker")
     packages = sm.list_model_packages(
         ModelPackageGroupName=names.model_group,
@@ -121,12 +114,12 @@ def cmd_approve(args: argparse.Namespace) -> int:
 
 
 def cmd_lineage(args: argparse.Namespace) -> int:
-    make, names = _clients(args)
+    make, names, artifacts_bucket = _clients(args)
     try:
         answer = lineage(
             s3=make("s3"),
             sagemaker=make("sagemaker"),
-            artifacts_bucket=names.artifacts_bucket,
+            artifacts_bucket=artifacts_bucket,
             endpoint_name=args.endpoint or names.endpoint,
             at=parse_at(args.at),
         )

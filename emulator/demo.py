@@ -179,9 +179,9 @@ class Demo:
         with self.stage("drift", "drifted traffic, then the hourly monitoring run") as note:
             self._send_traffic(generate_churn(DRIFTED_ROWS, seed=13, drift=True), features)
             self.rt.endpoints.flush()
-            known = len(self._executions(self._monitoring_pipeline()))
-            self.rt.bus.run_schedule(self._monitoring_rule())
-            arn = self._wait_for_new_execution(self._monitoring_pipeline(), known, "drift")
+            known = len(self._executions(self.rt.monitoring_pipeline))
+            self.rt.bus.run_schedule(self.rt.monitoring_rule)
+            arn = self._wait_for_new_execution(self.rt.monitoring_pipeline, known, "drift")
             self._run_to_success(arn, "drift")
             self.result.report_uri = self._report_uri()
             report = self._report_json(self.result.report_uri)
@@ -229,17 +229,6 @@ class Demo:
             Bucket=self.rt.artifacts_bucket, Key=f"live/{self.rt.endpoint_name}.json"
         )["Body"].read()
         return json.loads(body)
-
-    def _monitoring_rule(self) -> str:
-        return next(
-            r.name
-            for r in self.rt.deployment.rules
-            if r.schedule and any(t.kind == "pipeline" for t in r.targets)
-        )
-
-    def _monitoring_pipeline(self) -> str:
-        rule = self.rt.deployment.rule(self._monitoring_rule())
-        return next(t.name for t in rule.targets if t.kind == "pipeline")
 
     def _download(self, uri: str) -> Path:
         """The moto store ends with the demo; the report the user opens must not."""

@@ -47,14 +47,7 @@ def serve(
     """Drive time: schedules, alarm evaluation and capture flushes, until `stop` is set."""
     shown = 0
     last_alarms = last_monitor = time.monotonic()
-    monitoring_rule = next(
-        (
-            r.name
-            for r in runtime.deployment.rules
-            if r.schedule and any(t.kind == "pipeline" for t in r.targets)
-        ),
-        None,
-    )
+    monitoring_rule = runtime.monitoring_rule
     while not stop.wait(1.0):
         now = time.monotonic()
         runtime.bus.tick()
@@ -62,7 +55,7 @@ def serve(
             runtime.endpoints.flush()
             runtime.alarms.evaluate()
             last_alarms = now
-        if monitor_every and monitoring_rule and now - last_monitor >= monitor_every:
+        if monitor_every and now - last_monitor >= monitor_every:
             runtime.endpoints.flush()
             runtime.bus.run_schedule(monitoring_rule)
             last_monitor = now

@@ -176,5 +176,18 @@ class LocalRuntime:
         return self.function_env("deploy")["MODEL_PACKAGE_GROUP_NAME"]
 
     @property
+    def monitoring_rule(self) -> str:
+        """The schedule that starts the monitoring pipeline (rate(1 hour) in the template)."""
+        for rule in self.deployment.rules:
+            if rule.schedule and any(t.kind == "pipeline" for t in rule.targets):
+                return rule.name
+        raise KeyError("the deployment has no scheduled rule that starts a pipeline")
+
+    @property
+    def monitoring_pipeline(self) -> str:
+        rule = self.deployment.rule(self.monitoring_rule)
+        return next(t.name for t in rule.targets if t.kind == "pipeline")
+
+    @property
     def training_pipeline(self) -> str:
         return self.function_env("data_arrival")["TRAINING_PIPELINE_NAME"]

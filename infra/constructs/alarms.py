@@ -14,6 +14,8 @@ from aws_cdk import aws_sns_subscriptions as subscriptions
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
+from infra.names import PhysicalNames
+
 DRIFT_SCORE_METRIC = "drift_score"
 FEATURE_DRIFT_METRIC = "feature_baseline_drift_{feature}"
 
@@ -61,7 +63,7 @@ class DriftAlarms(Construct):
         period: Duration,
     ) -> None:
         super().__init__(scope, construct_id)
-        self.alarm_name_prefix = f"{name_prefix}-drift-"
+        self.alarm_name_prefix = PhysicalNames(name_prefix).drift_alarm_prefix
         dimensions = {"EndpointName": endpoint_name}
 
         def alarm(

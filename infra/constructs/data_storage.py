@@ -8,6 +8,8 @@ from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
+from infra.names import PhysicalNames
+
 INCOMING_PREFIX = "incoming/"
 QUARANTINE_PREFIX = "quarantine/"
 CAPTURE_PREFIX = "capture/"
@@ -30,7 +32,8 @@ class DataStorage(Construct):
         capture_expiry_days: int,
     ) -> None:
         super().__init__(scope, construct_id)
-        account_region = f"{Stack.of(self).account}-{Stack.of(self).region}"
+        stack = Stack.of(self)
+        names = PhysicalNames(name_prefix)
         # Data, models and the key that decrypts them outlive the stack: a `cdk destroy` must
         # never take the training history or the lineage with it.
         removal_policy = RemovalPolicy.RETAIN
@@ -48,7 +51,7 @@ class DataStorage(Construct):
         self.log_bucket = s3.Bucket(
             self,
             "AccessLogs",
-            bucket_name=f"{name_prefix}-access-logs-{account_region}",
+            bucket_name=names.bucket("access-logs", stack.account, stack.region),
             # S3 server access logging can only deliver to SSE-S3 buckets, not SSE-KMS.
             encryption=s3.BucketEncryption.S3_MANAGED,
             block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
@@ -67,7 +70,7 @@ class DataStorage(Construct):
 
         self.data_bucket = self._bucket(
             "Data",
-            bucket_name=f"{name_prefix}-data-{account_region}",
+            bucket_name=names.bucket("data", stack.account, stack.region),
             log_prefix="data/",
             removal_policy=removal_policy,
             lifecycle_rules=[
@@ -95,7 +98,7 @@ class DataStorage(Construct):
 
         self.artifacts_bucket = self._bucket(
             "Artifacts",
-            bucket_name=f"{name_prefix}-artifacts-{account_region}",
+            bucket_name=names.bucket("artifacts", stack.account, stack.region),
             log_prefix="artifacts/",
             removal_policy=removal_policy,
             lifecycle_rules=[

@@ -29,6 +29,7 @@ from infra.constructs.functions import FailureQueue, LoopFunction
 from infra.constructs.nag import acknowledge, resources
 from infra.constructs.state import StateTable
 from infra.constructs.training import ModelRegistry, SageMakerExecutionRole, SageMakerPipeline
+from infra.names import PhysicalNames
 from infra.pipeline_definitions import PipelineArtifacts
 
 VARIANT_NAME = "AllTraffic"
@@ -47,7 +48,7 @@ class MlopsStack(Stack):
     ) -> None:
         super().__init__(scope, construct_id, **kwargs)
         prefix = config.prefix
-        names = _Names(prefix)
+        names = PhysicalNames(prefix)
 
         storage = DataStorage(
             self,
@@ -251,7 +252,7 @@ class MlopsStack(Stack):
             actions=["sagemaker:ListModelPackages", "sagemaker:DescribeModelPackage"],
             resources=[
                 registry.group_arn,
-                f"{names.arn(self, 'model-package')}/{names.model_group}/*",
+                f"{_sagemaker_arn(self, 'model-package')}/{names.model_group}/*",
             ],
         )
         pipeline_events.function.add_to_role_policy(read_registry)
@@ -276,9 +277,9 @@ class MlopsStack(Stack):
                     "sagemaker:ListTags",
                 ],
                 resources=[
-                    f"{names.arn(self, 'model')}/{names.endpoint}-*",
-                    f"{names.arn(self, 'endpoint-config')}/{names.endpoint}-*",
-                    f"{names.arn(self, 'endpoint')}/{names.endpoint}",
+                    f"{_sagemaker_arn(self, 'model')}/{names.endpoint}-*",
+                    f"{_sagemaker_arn(self, 'endpoint-config')}/{names.endpoint}-*",
+                    f"{_sagemaker_arn(self, 'endpoint')}/{names.endpoint}",
                 ],
             )
         )
@@ -348,7 +349,7 @@ class MlopsStack(Stack):
     ) -> None:
         """The wildcards of the grants above, each a prefix of keys or ids AWS assigns."""
         data, artifacts = storage.data_bucket, storage.artifacts_bucket
-        model_packages = f"{names.arn(self, 'model-package')}/{names.model_group}/*"
+        model_packages = f"{_sagemaker_arn(self, 'model-package')}/{names.model_group}/*"
         acknowledge(
             sagemaker_role.role,
             "AwsSolutions-IAM5",
@@ -377,27 +378,16 @@ class MlopsStack(Stack):
             deploy: (
                 artifacts.arn_for_objects("live/*"),
                 model_packages,
-                f"{names.arn(self, 'model')}/{names.endpoint}-*",
-                f"{names.arn(self, 'endpoint-config')}/{names.endpoint}-*",
+                f"{_sagemaker_arn(self, 'model')}/{names.endpoint}-*",
+                f"{_sagemaker_arn(self, 'endpoint-config')}/{names.endpoint}-*",
             ),
         }
         for function, arns in scoped.items():
             acknowledge(function, "AwsSolutions-IAM5", reason, resources(self, *arns))
 
 
-class _Names:
-    """Physical names from docs/contracts.md, derived once from the prefix."""
-
-    def __init__(self, prefix: str) -> None:
-        self.training_pipeline = f"{prefix}-training"
-        self.monitoring_pipeline = f"{prefix}-monitoring"
-        self.model_group = f"{prefix}-models"
-        self.endpoint = f"{prefix}-endpoint"
-        self.drift_namespace = f"{prefix}/Drift"
-
-    @staticmethod
-    def arn(stack: Stack, resource_type: str) -> str:
-        return f"arn:{stack.partition}:sagemaker:{stack.region}:{stack.account}:{resource_type}"
+def _sagemaker_arn(stack: Stack, resource_type: str) -> str:
+    return f"arn:{stack.partition}:sagemaker:{stack.region}:{stack.account}:{resource_type}"
 
 
 def _camel(name: str) -> str:
