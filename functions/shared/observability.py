@@ -34,7 +34,9 @@ class _StdoutHandler(logging.StreamHandler):
 
 logger = Logger(logger_handler=_StdoutHandler())
 metrics = Metrics()
-tracer = Tracer()
+# Only botocore is patched: the handlers make no other outbound calls, and patching everything
+# imports every library the X-Ray SDK knows how to patch that happens to be installed.
+tracer = Tracer(patch_modules=("botocore",))
 
 
 def count(name: str, reason: str | None = None) -> None:

@@ -1,0 +1,65 @@
+"""What a handler's cold start loads in Lambda, with tracing on as deployed.
+
+Runs in a fresh interpreter with Lambda's runtime variables (the same environment the cold-start
+benchmark uses), so the X-Ray SDK and Powertools behave as they do in a real function.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from benchmarks.cold_start.__main__ import ENV, HANDLERS, ROOT
+
+_PROBE = """
+import json, sys
+import functions.{name}.handler as handler
+from functions.shared.observability import tracer
+print(json.dumps({{
+    "modules": sorted(sys.modules),
+    "tracer_disabled": tracer.disabled,
+    "handler": callable(handler.lambda_handler),
+}}))
+"""
+
+
+@pytest.fixture(scope="module")
+def loaded() -> dict[str, dict]:
+    env = {"PATH": os.environ.get("PATH", ""), "PYTHONPATH": str(ROOT), **ENV}
+    result = {}
+    for name in HANDLERS:
+        out = subprocess.run(
+            [sys.executable, "-c", _PROBE.format(name=name)],
+            env=env,
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        result[name] = json.loads(out.stdout.strip().splitlines()[-1])
+    return result
+
+
+@pytest.mark.parametrize("name", HANDLERS)
+def test_tracing_is_on_and_patches_only_botocore(loaded: dict[str, dict], name: str) -> None:
+    probe = loaded[name]
+    assert probe["handler"]
+    assert probe["tracer_disabled"] is False
+    assert "aws_xray_sdk.ext.botocore.patch" in probe["modules"]
+    # Patching everything would import each library the X-Ray SDK can patch that is installed
+    # (here: sqlalchemy, requests, httpx, from the dev tools), none of which a handler uses.
+    patched = {
+        m for m in probe["modules"] if m.startswith("aws_xray_sdk.ext.") and m.endswith(".patch")
+    }
+    assert patched == {"aws_xray_sdk.ext.botocore.patch"}
+
+
+@pytest.mark.parametrize("name", HANDLERS)
+def test_no_heavy_library_at_import(loaded: dict[str, dict], name: str) -> None:
+    # The handlers are boto3-only: no SageMaker SDK, no pandas, no database layers.
+    heavy = {"sagemaker", "pandas", "numpy", "sqlalchemy", "requests", "httpx"}
+    assert heavy.isdisjoint(m.split(".")[0] for m in loaded[name]["modules"])
