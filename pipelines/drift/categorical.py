@@ -41,10 +41,12 @@ class CategoryCounts:
             kind_of = s
         if self.value_kind is None and values:
             self.value_kind = value_kind(kind_of)
-        for v, c in zip(values, freq, strict=True):
+        counts = self.counts
+        # str values are their own keys: skip category_key's type dispatch for the common case
+        keys = values if all(type(v) is str for v in values) else map(category_key, values)
+        for k, c in zip(keys, freq, strict=True):
             if c:
-                k = category_key(v)
-                self.counts[k] = self.counts.get(k, 0) + c
+                counts[k] = counts.get(k, 0) + c
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -70,9 +72,12 @@ def _value_counts(s: pd.Series) -> tuple[list[Any], list[int]]:
     if to_arrow is not None:  # pandas 3 strings: arrow's kernel, ~2x pandas' wrapper around it
         import pyarrow.compute as pc
 
-        vc = pc.value_counts(to_arrow()).to_pylist()
-        pairs = [(d["values"], d["counts"]) for d in vc if d["values"] is not None]
-        return [v for v, _ in pairs], [c for _, c in pairs]
+        vc = pc.value_counts(to_arrow())
+        values, counts = vc.field("values").to_pylist(), vc.field("counts").to_pylist()
+        if None in values:  # value_counts counts nulls too; the caller counts them apart
+            i = values.index(None)
+            del values[i], counts[i]
+        return values, counts
     vc = s.value_counts(dropna=True, sort=False)
     return vc.index.tolist(), vc.to_numpy().tolist()
 
