@@ -12,6 +12,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from pipelines.drift.short_strings import WordCounter
+
 
 @dataclass
 class CategoryCounts:
@@ -19,6 +21,8 @@ class CategoryCounts:
     n_rows: int = 0
     n_null: int = 0
     value_kind: str | None = None  # "string" | "number" | "bool": seen in the first non-null chunk
+    # short strings are counted as 64-bit words; state across chunks, never serialized
+    words: WordCounter = field(default_factory=WordCounter, repr=False, compare=False)
 
     @property
     def n_valid(self) -> int:
@@ -36,7 +40,7 @@ class CategoryCounts:
             freq: list[int] = binned[1:].tolist()
             kind_of = s.cat.categories.to_series()
         else:
-            values, freq = _value_counts(s)
+            values, freq = _value_counts(s, self.words)
             self.n_null += len(s) - sum(freq)
             kind_of = s
         if self.value_kind is None and values:
@@ -66,13 +70,17 @@ class CategoryCounts:
         )
 
 
-def _value_counts(s: pd.Series) -> tuple[list[Any], list[int]]:
-    """Counts of non-null values: hashed in C, never a per-row Python loop."""
+def _value_counts(s: pd.Series, words: WordCounter) -> tuple[list[Any], list[int]]:
+    """Counts of non-null values: in numpy or C, never a per-row Python loop."""
     to_arrow = getattr(s.array, "__arrow_array__", None)
-    if to_arrow is not None:  # pandas 3 strings: arrow's kernel, ~2x pandas' wrapper around it
+    if to_arrow is not None:  # pandas 3 strings: short ones as words, else arrow's hashing
         import pyarrow.compute as pc
 
-        vc = pc.value_counts(to_arrow())
+        chunks = to_arrow()
+        counted = _word_counts(chunks, words)
+        if counted is not None:
+            return counted
+        vc = pc.value_counts(chunks)
         values, counts = vc.field("values").to_pylist(), vc.field("counts").to_pylist()
         if None in values:  # value_counts counts nulls too; the caller counts them apart
             i = values.index(None)
@@ -80,6 +88,19 @@ def _value_counts(s: pd.Series) -> tuple[list[Any], list[int]]:
         return values, counts
     vc = s.value_counts(dropna=True, sort=False)
     return vc.index.tolist(), vc.to_numpy().tolist()
+
+
+def _word_counts(chunks: Any, words: WordCounter) -> tuple[list[Any], list[int]] | None:
+    if words.disabled:
+        return None
+    totals: dict[str, int] = {}
+    for chunk in getattr(chunks, "chunks", [chunks]):
+        counted = words.count(chunk)
+        if counted is None:
+            return None
+        for label, c in zip(*counted, strict=True):
+            totals[label] = totals.get(label, 0) + c
+    return list(totals), list(totals.values())
 
 
 def category_key(v: Any) -> str:
