@@ -9,8 +9,10 @@ distance to the grid, which is all the Wasserstein tails need (the reference has
 
 from __future__ import annotations
 
+import base64
 import math
 import threading
+import zlib
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -180,7 +182,7 @@ class NumericHist:
 
     def to_dict(self) -> dict[str, Any]:
         out = {k: getattr(self, k) for k in _SCALARS}
-        out["counts"] = self.counts.tolist()
+        out["counts"] = encode_counts(self.counts)
         out["distinct"] = (
             None if self.distinct is None else [list(i) for i in self.distinct.items()]
         )
@@ -191,9 +193,26 @@ class NumericHist:
         h = cls(nbins=int(d["nbins"]), grows=False)
         for k in _SCALARS:
             setattr(h, k, type(getattr(h, k))(_from_json_float(d[k])))
-        h.counts = np.asarray(d["counts"], dtype=np.int64)
+        h.counts = decode_counts(d["counts"])
         h.distinct = None if d["distinct"] is None else {float(v): int(c) for v, c in d["distinct"]}
         return h
+
+
+def encode_counts(counts: np.ndarray) -> str:
+    """Bin counts as base64 of zlib-compressed little-endian int64.
+
+    A JSON list of 4096 ints per column made writing and reading the profile ~5% of a whole
+    build-and-check at 1M rows; this is ~50x cheaper and about as small (empty tails compress).
+    """
+    raw = np.ascontiguousarray(counts, dtype="<i8").tobytes()
+    return base64.b64encode(zlib.compress(raw, 1)).decode("ascii")
+
+
+def decode_counts(stored: str | list[int]) -> np.ndarray:
+    if isinstance(stored, list):  # format 1 profiles, written before the encoding
+        return np.asarray(stored, dtype=np.int64)
+    raw = zlib.decompress(base64.b64decode(stored, validate=True))
+    return np.frombuffer(raw, dtype="<i8").astype(np.int64)
 
 
 # Work buffers for _bin, one pair per thread and shared by all columns: allocating two fresh

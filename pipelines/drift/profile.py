@@ -20,7 +20,9 @@ from pipelines.drift.frames import (
 from pipelines.drift.numeric import NumericHist
 
 DEFAULT_BINS = 4096
-FORMAT_VERSION = 1
+# 2: numeric bin counts are encoded (numeric.encode_counts); 1 had JSON lists
+FORMAT_VERSION = 2
+READABLE_VERSIONS = (1, 2)
 
 Accumulator = NumericHist | CategoryCounts
 
@@ -47,7 +49,7 @@ class ReferenceProfile:
     @classmethod
     def from_json(cls, text: str) -> ReferenceProfile:
         d = json.loads(text)
-        if d.get("format_version") != FORMAT_VERSION:
+        if d.get("format_version") not in READABLE_VERSIONS:
             raise ValueError(f"unsupported drift profile format {d.get('format_version')!r}")
         features = {str(k): str(v) for k, v in d["features"].items()}
         stats: dict[str, Accumulator] = {
