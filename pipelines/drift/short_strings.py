@@ -5,8 +5,8 @@ fully described by its bytes packed little-endian into a uint64 (zero-padded; ""
 counting the words counts the strings. Packing reads arrow's buffers with numpy (a strided view
 when every string has the same length, one gather otherwise), and a collision-free
 multiplicative hash over the words seen so far turns each word into a slot for np.bincount.
-Measured on the benchmark VM, 50k rows: ~0.7 ms for fixed-width codes, ~1.2 ms for mixed widths,
-against ~1.5 ms for pyarrow's value_counts. Anything else (longer strings, NUL bytes, more than
+Measured on the benchmark VM, 50k rows of 150 categories: 0.8 ms for fixed-width codes against
+1.6 ms for pyarrow's value_counts, 1.4 ms against 2.1 ms for mixed widths. Anything else (longer strings, NUL bytes, more than
 MAX_KEYS distinct values, a big-endian machine) returns None and the caller uses pyarrow.
 """
 
@@ -73,7 +73,7 @@ class WordCounter:
         if self.keys.size + new.size > MAX_KEYS:
             return False
         self.keys = np.concatenate([self.keys, new])
-        self.labels += [int(w).to_bytes(MAX_BYTES, "little").rstrip(b"\0").decode() for w in new]
+        self.labels += [_label(w) for w in new]
         self._rebuild()
         return True
 
@@ -129,3 +129,8 @@ def _pack(arr: pa.Array) -> np.ndarray | None:
 
 def _is_text(t: pa.DataType) -> bool:
     return pa.types.is_string(t) or pa.types.is_large_string(t)
+
+
+def _label(word: np.uint64) -> str:
+    # arrow strings are UTF-8; "replace" only guards arrays built without validation
+    return int(word).to_bytes(MAX_BYTES, "little").rstrip(b"\0").decode("utf-8", "replace")
