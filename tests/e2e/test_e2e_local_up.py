@@ -144,9 +144,20 @@ def test_aws_cli_upload_trains_boto3_approval_deploys_and_the_endpoint_predicts(
 
     _wait_for(in_service, 60, "the endpoint to serve the approved model")
     status = subprocess.run(
-        [sys.executable, "-m", "emulator.cli", "status", "--endpoint-url", url,
-         "--config", str(REPO / "config/dev.json")],
-        env={**os.environ, **CREDENTIALS}, capture_output=True, text=True, check=False,
+        [
+            sys.executable,
+            "-m",
+            "emulator.cli",
+            "status",
+            "--endpoint-url",
+            url,
+            "--config",
+            str(REPO / "config/dev.json"),
+        ],
+        env={**os.environ, **CREDENTIALS},
+        capture_output=True,
+        text=True,
+        check=False,
     )
     assert status.returncode == 0, status.stderr
     assert f"Endpoint {endpoint}: InService" in status.stdout
