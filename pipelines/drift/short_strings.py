@@ -102,30 +102,46 @@ def _pack(arr: pa.Array) -> np.ndarray | None:
     dtype = np.int64 if width == 8 else np.int32
     offsets = np.frombuffer(offsets_buf, dtype=dtype, count=n + 1, offset=arr.offset * width)
     lengths = np.diff(offsets)
-    shortest, longest = int(lengths.min()), int(lengths.max())
+    longest = int(lengths.max())
     if longest > MAX_BYTES:
         return None
     start, end = int(offsets[0]), int(offsets[-1])
-    padded = np.zeros(end - start + MAX_BYTES, dtype=np.uint8)  # so every 8-byte read stays inside
-    if data_buf is not None and end > start:
-        data = np.frombuffer(data_buf, dtype=np.uint8, count=end - start, offset=start)
-        padded[: end - start] = data
-    # A NUL inside a string would make "a" and "a\0" one word: such columns go to pyarrow.
-    if np.count_nonzero(padded) != end - start:
-        return None
+    # lengths are >= 0 and <= longest, so a total of n * longest means they are all equal
+    fixed = end - start == n * longest
     if longest == 0:
         words = np.zeros(n, dtype=np.uint64)
-    elif shortest == longest:  # fixed width: a strided view, no gather
-        view = np.ndarray((n,), dtype=np.uint64, buffer=padded, strides=(longest,))
-        words = np.bitwise_and(view, _LOW_BYTES[longest])
     else:
-        windows = np.ndarray((end - start + 1,), dtype="V8", buffer=padded, strides=(1,))
-        words = windows[offsets[:-1] - start].view(np.uint64)
-        words &= _LOW_BYTES[lengths]
+        data = np.frombuffer(data_buf, dtype=np.uint8, count=end - start, offset=start)
+        # A NUL inside a string would make "a" and "a\0" one word: such columns go to pyarrow.
+        if np.count_nonzero(data) != data.size:
+            return None
+        starts = offsets[:-1] - start
+        # rows whose 8-byte read stays inside the data are read in place; the last few rows
+        # (at most 8) are read from a small zero-padded copy of the data's tail
+        inside = int(np.searchsorted(starts, data.size - MAX_BYTES, side="right"))
+        words = np.empty(n, dtype=np.uint64)
+        if inside:
+            words[:inside] = _words_at(data, starts[:inside], fixed)
+        if inside < n:
+            first = int(starts[inside])
+            tail = np.zeros(data.size - first + MAX_BYTES, dtype=np.uint8)
+            tail[: data.size - first] = data[first:]
+            words[inside:] = _words_at(tail, starts[inside:] - first, fixed)
+        words &= _LOW_BYTES[longest] if fixed else _LOW_BYTES[lengths]
     if arr.null_count:
         valid = np.unpackbits(np.frombuffer(validity, dtype=np.uint8), bitorder="little")
         words = words[valid[arr.offset : arr.offset + n].astype(bool)]
     return words
+
+
+def _words_at(data: np.ndarray, starts: np.ndarray, fixed: bool) -> np.ndarray:
+    """The 8 bytes at each start as a little-endian uint64 (the caller masks the excess)."""
+    if fixed and starts.size > 1:  # equal lengths: a strided view, no gather
+        step, begin = int(starts[1] - starts[0]), int(starts[0])
+        shape, strides = (starts.size,), (step,)
+        return np.ndarray(shape, dtype=np.uint64, buffer=data, offset=begin, strides=strides)
+    windows = np.ndarray((data.size - MAX_BYTES + 1,), dtype="V8", buffer=data, strides=(1,))
+    return windows[starts].view(np.uint64)
 
 
 def _is_text(t: pa.DataType) -> bool:

@@ -57,6 +57,16 @@ def test_fixed_width_codes_match_exact_counts_across_chunks() -> None:
         assert _counted(counter, pa.array(values)) == _expected(values)
 
 
+@pytest.mark.parametrize("width", range(1, 9))
+@pytest.mark.parametrize("n", [1, 2, 3, 9, 50])
+def test_every_width_and_the_last_rows_of_the_buffer(width: int, n: int) -> None:
+    # the last rows are read from a padded copy of the tail: each length, each short count
+    values = [chr(ord("a") + i % 3) * width for i in range(n)]
+    assert _counted(WordCounter(), pa.array(values)) == _expected(values)
+    mixed = [v[: 1 + i % width] for i, v in enumerate(values)]
+    assert _counted(WordCounter(), pa.array(mixed)) == _expected(mixed)
+
+
 def test_empty_strings_and_empty_arrays() -> None:
     counter = WordCounter()
     assert _counted(counter, pa.array(["", "", None, ""])) == Counter({"": 3})
