@@ -25,9 +25,9 @@ def as_frames(chunks: Iterable[Any] | pd.DataFrame) -> Iterator[pd.DataFrame]:
 
 def numeric_values(s: pd.Series) -> tuple[np.ndarray, int]:
     """float64 values with NaN for nulls, and how many non-null values were not numbers."""
+    if s.dtype == np.float64:
+        return s.to_numpy(), 0  # zero-copy: the hot path, before the dtype-family checks
     if pd.api.types.is_numeric_dtype(s.dtype) or pd.api.types.is_bool_dtype(s.dtype):
-        if s.dtype == np.float64:
-            return s.to_numpy(), 0  # zero-copy: the hot path
         return s.to_numpy(dtype=np.float64, na_value=np.nan), 0
     coerced = pd.to_numeric(s, errors="coerce")
     x = coerced.to_numpy(dtype=np.float64, na_value=np.nan)
