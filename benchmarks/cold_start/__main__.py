@@ -80,17 +80,22 @@ print(time.perf_counter() - _t)
 """
 
 
-def _once(code: str) -> float:
+def run_as_lambda(code: str) -> str:
+    """The last line code prints, run in a fresh interpreter with the function's environment."""
     env = {"PATH": os.environ.get("PATH", ""), "PYTHONPATH": str(ROOT), **ENV}
     out = subprocess.run(
-        [sys.executable, "-c", _TIMED.format(code=code)],
+        [sys.executable, "-c", code],
         env=env,
         cwd=ROOT,
         capture_output=True,
         text=True,
         check=True,
     )
-    return float(out.stdout.strip().splitlines()[-1])
+    return out.stdout.strip().splitlines()[-1]
+
+
+def _once(code: str) -> float:
+    return float(run_as_lambda(_TIMED.format(code=code)))
 
 
 def measure(code: str, repeat: int) -> float:

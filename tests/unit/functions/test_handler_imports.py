@@ -7,13 +7,10 @@ benchmark uses), so the X-Ray SDK and Powertools behave as they do in a real fun
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 
 import pytest
 
-from benchmarks.cold_start.__main__ import ENV, HANDLERS, ROOT
+from benchmarks.cold_start.__main__ import HANDLERS, run_as_lambda
 
 _PROBE = """
 import json, sys
@@ -29,19 +26,7 @@ print(json.dumps({{
 
 @pytest.fixture(scope="module")
 def loaded() -> dict[str, dict]:
-    env = {"PATH": os.environ.get("PATH", ""), "PYTHONPATH": str(ROOT), **ENV}
-    result = {}
-    for name in HANDLERS:
-        out = subprocess.run(
-            [sys.executable, "-c", _PROBE.format(name=name)],
-            env=env,
-            cwd=ROOT,
-            capture_output=True,
-            text=True,
-            check=True,
-        )
-        result[name] = json.loads(out.stdout.strip().splitlines()[-1])
-    return result
+    return {name: json.loads(run_as_lambda(_PROBE.format(name=name))) for name in HANDLERS}
 
 
 @pytest.mark.parametrize("name", HANDLERS)
