@@ -90,7 +90,7 @@ class NumericHist:
         # both NaN-propagating: one cheap check for the clean case (math, not numpy, on scalars)
         mn, mx = float(x.min()), float(x.max())
         if not (math.isfinite(mn) and math.isfinite(mx)):
-            n_nan = int(np.isnan(x).sum())
+            n_nan = int(np.count_nonzero(np.isnan(x)))  # count_nonzero: ~2x a bool sum
             n_all = x.size
             x = x[np.isfinite(x)]
             self.n_nan += n_nan - n_invalid
