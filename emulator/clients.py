@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from typing import Any
 
 import boto3
@@ -10,5 +11,16 @@ import boto3
 LOCAL_CREDENTIALS = {"aws_access_key_id": "testing", "aws_secret_access_key": "testing"}
 
 
+# Creating a botocore client iterates os.environ (its proxy lookup reads every variable), while
+# the Lambda runtime sets and removes a function's variables around each invocation. Whoever
+# changes os.environ holds this lock, and so does every client created here, so a client built
+# on another thread (endpoint host, pipeline executor) never reads the environment halfway
+# through a change: that was a KeyError naming a variable that had just been removed.
+ENV_LOCK = threading.RLock()
+
+
 def local_client(service: str, *, endpoint_url: str, region: str) -> Any:
-    return boto3.client(service, endpoint_url=endpoint_url, region_name=region, **LOCAL_CREDENTIALS)
+    with ENV_LOCK:
+        return boto3.client(
+            service, endpoint_url=endpoint_url, region_name=region, **LOCAL_CREDENTIALS
+        )

@@ -27,6 +27,7 @@ import threading
 from collections.abc import Iterator, Mapping
 from typing import Any
 
+from emulator.clients import ENV_LOCK
 from emulator.deployer import FunctionSpec
 from emulator.lambda_context import LambdaContext
 
@@ -72,16 +73,18 @@ def invoke(spec: FunctionSpec, event: dict[str, Any], cloud_env: Mapping[str, st
 
 @contextlib.contextmanager
 def _environment(env: Mapping[str, str]) -> Iterator[None]:
-    saved = {name: os.environ.get(name) for name in env}
-    os.environ.update(env)
+    with ENV_LOCK:
+        saved = {name: os.environ.get(name) for name in env}
+        os.environ.update(env)
     try:
         yield
     finally:
-        for name, value in saved.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
+        with ENV_LOCK:
+            for name, value in saved.items():
+                if value is None:
+                    os.environ.pop(name, None)
+                else:
+                    os.environ[name] = value
 
 
 def _load(module_name: str, fingerprint: str) -> Any:

@@ -31,7 +31,7 @@ from moto.moto_server.threaded_moto_server import ThreadedMotoServer
 from moto.sagemaker.models import SageMakerModelBackend, sagemaker_backends
 
 from emulator.aws_events import aws_event
-from emulator.clients import local_client
+from emulator.clients import ENV_LOCK, local_client
 from emulator.moto_patches import MotoPatches
 
 ACCOUNT = "123456789012"  # moto's default account: ARNs match the sample events
@@ -115,11 +115,12 @@ class LocalCloud:
             self._server.stop()
             self._server = None
             logging.getLogger("werkzeug").setLevel(self._werkzeug_level)
-        for name, value in self._saved_env.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
+        with ENV_LOCK:
+            for name, value in self._saved_env.items():
+                if value is None:
+                    os.environ.pop(name, None)
+                else:
+                    os.environ[name] = value
         self._saved_env = {}
         if LocalCloud._active is self:
             LocalCloud._active = None
@@ -131,11 +132,12 @@ class LocalCloud:
         self.stop()
 
     def _set_env(self) -> None:
-        for name in (*self.env, *_REMOVED):
-            self._saved_env[name] = os.environ.get(name)
-        for name in _REMOVED:
-            os.environ.pop(name, None)
-        os.environ.update(self.env)
+        with ENV_LOCK:
+            for name in (*self.env, *_REMOVED):
+                self._saved_env[name] = os.environ.get(name)
+            for name in _REMOVED:
+                os.environ.pop(name, None)
+            os.environ.update(self.env)
 
     # -- clients and events ----------------------------------------------------------------
 
