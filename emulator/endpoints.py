@@ -399,8 +399,9 @@ def set_moto_endpoint_state(
     account_id: str = "123456789012",
 ) -> None:
     """Make moto's endpoint record say what is really serving (moto runs in this process)."""
-    from moto.core.utils import utcnow
     from moto.sagemaker.models import sagemaker_backends
+
+    from emulator.moto_patches import record_endpoint_state
 
     backend = sagemaker_backends[account_id][region]
     endpoint = backend.endpoints.get(endpoint_name)
@@ -409,15 +410,9 @@ def set_moto_endpoint_state(
         if config is None:
             return  # neither known to moto: nothing to keep consistent
         endpoint = backend.create_endpoint(endpoint_name, config_name, tags=[])
-    if config is not None:
-        endpoint.endpoint_config_name = config_name
-        endpoint.production_variants = endpoint._process_production_variants(
-            config.production_variants
-        )
-        endpoint.data_capture_config = config.data_capture_config
-    endpoint.endpoint_status = status
-    endpoint.failure_reason = failure_reason
-    endpoint.last_modified_time = utcnow()
+    record_endpoint_state(
+        endpoint, status, config_name=config_name, config=config, failure_reason=failure_reason
+    )
 
 
 def _variant_detail(fleet: Fleet | None, now: datetime) -> list[dict[str, Any]]:

@@ -20,6 +20,7 @@ client — the handlers, the step processes, the user's `aws --endpoint-url` —
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 from unittest import mock
@@ -34,6 +35,26 @@ from emulator.aws_events import aws_event, iso
 
 if TYPE_CHECKING:
     from emulator.server import LocalCloud
+
+
+def record_endpoint_state(
+    endpoint: Any,
+    status: str,
+    *,
+    config_name: str | None = None,
+    config: Any = None,
+    failure_reason: str | None = None,
+) -> None:
+    """Make moto's endpoint record say what serves: the config's variants and capture, if given."""
+    if config is not None:
+        endpoint.endpoint_config_name = config_name
+        endpoint.production_variants = endpoint._process_production_variants(
+            config.production_variants
+        )
+        endpoint.data_capture_config = config.data_capture_config
+    endpoint.endpoint_status = status
+    endpoint.failure_reason = failure_reason
+    endpoint.last_modified_time = dt.datetime.now(dt.UTC)
 
 
 def model_package_event(backend: SageMakerModelBackend, arn: str) -> dict[str, Any]:

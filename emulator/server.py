@@ -32,7 +32,7 @@ from moto.sagemaker.models import SageMakerModelBackend, sagemaker_backends
 
 from emulator.aws_events import aws_event
 from emulator.clients import ENV_LOCK, local_client
-from emulator.moto_patches import MotoPatches
+from emulator.moto_patches import MotoPatches, record_endpoint_state
 
 ACCOUNT = "123456789012"  # moto's default account: ARNs match the sample events
 REGION = "us-east-1"
@@ -223,18 +223,18 @@ class LocalCloud:
         endpoint = backend.endpoints.get(endpoint_name)
         if endpoint is None:
             raise LocalCloudError(f"no endpoint {endpoint_name} in moto")
+        config = None
         if endpoint_config_name is not None:
             config = backend.endpoint_configs.get(endpoint_config_name)
             if config is None:
                 raise LocalCloudError(f"no endpoint config {endpoint_config_name} in moto")
-            endpoint.endpoint_config_name = endpoint_config_name
-            endpoint.production_variants = endpoint._process_production_variants(
-                config.production_variants
-            )
-            endpoint.data_capture_config = config.data_capture_config
-        endpoint.endpoint_status = status
-        endpoint.failure_reason = failure_reason
-        endpoint.last_modified_time = dt.datetime.now(dt.UTC)
+        record_endpoint_state(
+            endpoint,
+            status,
+            config_name=endpoint_config_name,
+            config=config,
+            failure_reason=failure_reason,
+        )
         if emit:
             self.emit_event(self.endpoint_event(endpoint_name))
 
