@@ -112,3 +112,12 @@ def test_category_counts_agree_with_and_without_words() -> None:
     assert fast.to_dict() == slow.to_dict()
     expected = _expected([v for s in chunks for v in s.tolist() if isinstance(v, str)])
     assert fast.counts == dict(expected)
+
+
+def test_a_chunk_that_steps_aside_does_not_count_the_earlier_chunks_twice() -> None:
+    # the first arrow chunk packs, the second does not: the whole column goes to pyarrow once
+    chunked = pa.chunked_array([["a", "b", "a"], ["a", "longer than eight"]], pa.large_string())
+    counts = CategoryCounts()
+    counts.update(pd.Series(pd.arrays.ArrowStringArray(chunked)))
+    assert counts.counts == {"a": 3, "b": 1, "longer than eight": 1}
+    assert counts.words.disabled
