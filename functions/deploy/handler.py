@@ -11,9 +11,7 @@ from functions.deploy.logic import on_endpoint_status, on_package_change
 from functions.shared.events import EndpointEvent, ModelPackageEvent
 from functions.shared.observability import logger, metrics, tracer
 from functions.shared.outcomes import ignored
-from functions.shared.settings import DeploySettings, load_settings
-
-settings = load_settings(DeploySettings)
+from functions.shared.settings import DeploySettings, settings_for
 
 _MODELS = {
     "SageMaker Model Package State Change": (ModelPackageEvent, on_package_change),
@@ -25,6 +23,7 @@ _MODELS = {
 @metrics.log_metrics
 @tracer.capture_lambda_handler
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    settings = settings_for(DeploySettings)
     detail_type = event.get("detail-type") if isinstance(event, dict) else None
     if detail_type not in _MODELS:
         return ignored("unsupported_event", detail_type=str(detail_type))

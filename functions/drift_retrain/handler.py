@@ -11,16 +11,15 @@ from functions.drift_retrain.logic import on_alarm, retrain
 from functions.shared.events import AlarmEvent, ScheduledEvent
 from functions.shared.observability import logger, metrics, tracer
 from functions.shared.outcomes import ignored
-from functions.shared.settings import DriftRetrainSettings, load_settings
+from functions.shared.settings import DriftRetrainSettings, settings_for
 from functions.shared.training import Trigger
-
-settings = load_settings(DriftRetrainSettings)
 
 
 @logger.inject_lambda_context(correlation_id_path="id")
 @metrics.log_metrics
 @tracer.capture_lambda_handler
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    settings = settings_for(DriftRetrainSettings)
     detail_type = event.get("detail-type") if isinstance(event, dict) else None
     try:
         if detail_type == "CloudWatch Alarm State Change":

@@ -11,15 +11,14 @@ from functions.pipeline_events.logic import on_execution_status
 from functions.shared.events import PipelineExecutionEvent
 from functions.shared.observability import logger, metrics, tracer
 from functions.shared.outcomes import ignored
-from functions.shared.settings import PipelineEventsSettings, load_settings
-
-settings = load_settings(PipelineEventsSettings)
+from functions.shared.settings import PipelineEventsSettings, settings_for
 
 
 @logger.inject_lambda_context(correlation_id_path="id")
 @metrics.log_metrics
 @tracer.capture_lambda_handler
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    settings = settings_for(PipelineEventsSettings)
     try:
         parsed = PipelineExecutionEvent.model_validate(event)
     except ValidationError as exc:

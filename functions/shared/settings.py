@@ -1,11 +1,14 @@
 """Typed settings read from the Lambda environment (names from docs/contracts.md).
 
-Each function validates its settings once at cold start; a missing or invalid variable fails the
-init with an error that names the variable instead of a KeyError deep inside an invocation.
+Each function validates its settings once, on its first invocation, through `settings_for`; a
+missing or invalid variable fails that invocation with an error that names the variable instead of
+a KeyError deep inside the logic. Nothing is read at import, so importing a handler is cheap and
+does not depend on the environment of whoever imported it first.
 """
 
 from __future__ import annotations
 
+import functools
 import os
 from collections.abc import Mapping
 from typing import Annotated, TypeVar
@@ -103,3 +106,9 @@ def load_settings(model: type[S], environ: Mapping[str, str] | None = None) -> S
             f"{'.'.join(str(part) for part in err['loc'])}: {err['msg']}" for err in exc.errors()
         )
         raise SettingsError(f"{model.__name__}: invalid environment: {problems}") from None
+
+
+@functools.cache
+def settings_for(model: type[S]) -> S:
+    """The function's settings, validated from its environment once per container."""
+    return load_settings(model)

@@ -9,7 +9,6 @@ from __future__ import annotations
 import importlib
 import json
 import os
-import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -73,8 +72,7 @@ ENV = {
     "RETRAIN_COOLDOWN_SECONDS": "21600",
     "RETRAIN_DAILY_CAP": "3",
 }
-# Handler modules read their settings at import (cold start): the environment must be in place
-# before the first import anywhere in the session.
+# The functions' own environment, as Lambda sets it; each test starts with no settings cached.
 os.environ.update(ENV)
 
 HEADER = ",".join(SCHEMA) + "\n"
@@ -162,9 +160,10 @@ def set_execution_status(execution_arn: str, status: str) -> None:
 
 def _reset_caches() -> None:
     from functions.data_arrival import logic as arrival_logic
-    from functions.shared import clients
+    from functions.shared import clients, settings
 
     clients.client.cache_clear()
+    settings.settings_for.cache_clear()
     arrival_logic._idempotent.cache_clear()
 
 
@@ -224,9 +223,6 @@ def log_records(capture: pytest.CaptureFixture[str]) -> list[dict[str, Any]]:
 
 
 def handler(name: str) -> Any:
-    """The handler as a cold start in this test's environment would load it: its settings are
-    read at import, so a module another test (or the local runtime) imported is reloaded."""
-    module_name = f"functions.{name}.handler"
-    module = sys.modules.get(module_name)
-    module = importlib.import_module(module_name) if module is None else importlib.reload(module)
-    return module.lambda_handler
+    """The function's handler; the `aws` fixture clears its cached settings and clients, so its
+    first invocation in a test is a cold start in that test's environment."""
+    return importlib.import_module(f"functions.{name}.handler").lambda_handler
