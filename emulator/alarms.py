@@ -1,12 +1,13 @@
-"""Evaluate the deployed CloudWatch alarms over the metrics put to moto.
+"""Evaluate the account's CloudWatch alarms over the metrics put to the runtime.
 
 moto stores alarms and metric data but never evaluates; its GetMetricStatistics also ignores
 ExtendedStatistics (p99) and matches a subset of dimensions, where CloudWatch matches the exact
-dimension set (the drift metrics are put twice, with and without ModelVersion). So the datapoints
-are read from moto's in-process CloudWatch backend and aggregated here. Periods are the last
-`EvaluationPeriods` windows of `Period` seconds ending at `now`; `TreatMissingData` as CloudWatch.
-A state change is written to moto (SetAlarmState), kept in `history`, and emitted as a
-`CloudWatch Alarm State Change` event with the AWS shape.
+dimension set (the drift metrics are put twice, with and without ModelVersion). So the front hands
+every `PutMetricData` to a `MetricStore` as well, and the alarms (read from moto, whoever put them)
+are evaluated here. Periods are the last `EvaluationPeriods` windows of `Period` seconds ending at
+`now`; `TreatMissingData` as CloudWatch. A state change is written to moto (SetAlarmState), kept
+in `history`, emitted as a `CloudWatch Alarm State Change` event and published to the alarm's
+SNS actions in CloudWatch's message shape.
 """
 
 from __future__ import annotations
@@ -14,13 +15,14 @@ from __future__ import annotations
 import datetime as dt
 import json
 import math
+import logging
 import threading
 from collections.abc import Callable
 from typing import Any
 
-from moto.cloudwatch.models import cloudwatch_backends
+from emulator.aws_events import alarm_event
 
-from emulator.aws_events import aws_event
+log = logging.getLogger(__name__)
 
 _COMPARE: dict[str, tuple[str, Callable[[float, float], bool]]] = {
     "GreaterThanOrEqualToThreshold": ("greater than or equal to", lambda v, t: v >= t),
@@ -52,57 +54,87 @@ def _fmt(moment: dt.datetime) -> str:
     return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}+0000"
 
 
+class MetricStore:
+    """Every datapoint put with PutMetricData, by namespace, name and exact dimension set."""
+
+    def __init__(self) -> None:
+        self._points: dict[tuple[str, str, frozenset], list[tuple[dt.datetime, float]]] = {}
+        self._lock = threading.Lock()
+
+    def put(self, namespace: str, datum: dict[str, Any]) -> None:
+        dims = frozenset((d["Name"], str(d["Value"])) for d in datum.get("Dimensions", []))
+        stamp = datum.get("Timestamp")
+        if isinstance(stamp, int | float):
+            stamp = dt.datetime.fromtimestamp(stamp, dt.UTC)
+        elif isinstance(stamp, str):
+            stamp = dt.datetime.fromisoformat(stamp.replace("Z", "+00:00"))
+        stamp = stamp or dt.datetime.now(dt.UTC)
+        stamp = stamp if stamp.tzinfo else stamp.replace(tzinfo=dt.UTC)
+        if "Value" in datum:
+            values = [float(datum["Value"])]
+        else:
+            counts = datum.get("Counts") or [1] * len(datum.get("Values", []))
+            values = [float(v) for v, n in zip(datum.get("Values", []), counts, strict=False) for _ in range(int(n))]
+        with self._lock:
+            bucket = self._points.setdefault((namespace, datum["MetricName"], dims), [])
+            bucket.extend((stamp, v) for v in values)
+
+    def points(
+        self, namespace: str, name: str, dimensions: list[dict[str, Any]], start: dt.datetime, end: dt.datetime
+    ) -> list[tuple[dt.datetime, float]]:
+        dims = frozenset((d["Name"], str(d["Value"])) for d in dimensions)
+        with self._lock:
+            bucket = list(self._points.get((namespace, name, dims), []))
+        return [(stamp, value) for stamp, value in bucket if start <= stamp < end]
+
+
 class AlarmEvaluator:
     def __init__(
-        self, cloud: Any, alarms: dict[str, dict[str, Any]], emit: Callable[[dict[str, Any]], None]
+        self, cloud: Any, metrics: MetricStore, emit: Callable[[dict[str, Any]], None]
     ) -> None:
         self.cloud = cloud
-        self.alarms = alarms  # name -> resolved template properties (Deployment.alarms)
+        self.metrics = metrics
         self.emit = emit
         self.history: list[dict[str, Any]] = []
-        self._states: dict[str, dict[str, str]] = {
-            name: {
-                "value": "INSUFFICIENT_DATA",
-                "reason": "Unchecked: Initial alarm creation",
-                "timestamp": _fmt(dt.datetime.now(dt.UTC)),
-            }
-            for name in alarms
-        }
+        self._states: dict[str, dict[str, str]] = {}
         self._lock = threading.Lock()
+
+    def alarms(self) -> dict[str, dict[str, Any]]:
+        """Every metric alarm of the account, as DescribeAlarms gives it."""
+        out = {}
+        for page in self.cloud.client("cloudwatch").get_paginator("describe_alarms").paginate():
+            for alarm in page.get("MetricAlarms", []):
+                out[alarm["AlarmName"]] = alarm
+        return out
 
     def alarm_state(self, name: str) -> str:
         with self._lock:
-            if name not in self._states:
-                raise KeyError(f"no deployed alarm named {name!r}")
-            return self._states[name]["value"]
+            if name in self._states:
+                return self._states[name]["value"]
+        alarms = self.cloud.client("cloudwatch").describe_alarms(AlarmNames=[name])["MetricAlarms"]
+        if not alarms:
+            raise KeyError(f"no alarm named {name!r}")
+        return str(alarms[0].get("StateValue", "INSUFFICIENT_DATA"))
 
     def evaluate(self, now: dt.datetime | None = None) -> list[dict[str, Any]]:
         """Evaluate every alarm; returns (and emits) the state change events."""
         now = now or dt.datetime.now(dt.UTC)
         events = []
+        alarms = self.alarms()
         with self._lock:
-            for name, props in self.alarms.items():
+            for name, props in alarms.items():
                 event = self._evaluate_one(name, props, now)
                 if event is not None:
-                    events.append(event)
-        for event in events:
+                    events.append((event, props))
+        for event, props in events:
             self.emit(event)
-        return events
+            self._notify(event, props)
+        return [event for event, _ in events]
 
     def _datapoints(self, props: dict[str, Any], start: dt.datetime, end: dt.datetime) -> list:
-        backend = cloudwatch_backends[self.cloud.account][self.cloud.region]
-        wanted = {(d["Name"], str(d["Value"])) for d in props.get("Dimensions", [])}
-        out = []
-        for datum in backend.get_all_metrics():
-            if datum.namespace != props["Namespace"] or datum.name != props["MetricName"]:
-                continue
-            if {(d.name, str(d.value)) for d in datum.dimensions} != wanted:
-                continue
-            stamp = datum.timestamp
-            stamp = stamp if stamp.tzinfo else stamp.replace(tzinfo=dt.UTC)
-            if start <= stamp < end and hasattr(datum, "value"):
-                out.append((stamp, float(datum.value)))
-        return out
+        return self.metrics.points(
+            props["Namespace"], props["MetricName"], props.get("Dimensions", []), start, end
+        )
 
     def _evaluate_one(
         self, name: str, props: dict[str, Any], now: dt.datetime
@@ -130,6 +162,12 @@ class AlarmEvaluator:
         breaching = sum(1 for _, v in present if compare(v, threshold))
         if missing == "breaching":
             breaching += periods - len(present)
+        if name not in self._states:
+            self._states[name] = {
+                "value": str(props.get("StateValue", "INSUFFICIENT_DATA")),
+                "reason": str(props.get("StateReason", "Unchecked: Initial alarm creation")),
+                "timestamp": _fmt(now),
+            }
         current = self._states[name]["value"]
         if not present and missing in ("missing", "ignore"):
             new = current if missing == "ignore" else "INSUFFICIENT_DATA"
@@ -178,20 +216,62 @@ class AlarmEvaluator:
             "period": period,
             "stat": stat,
         }
-        arn = f"arn:aws:cloudwatch:{self.cloud.region}:{self.cloud.account}:alarm:{name}"
-        return aws_event(
-            source="aws.cloudwatch",
-            detail_type="CloudWatch Alarm State Change",
-            account=self.cloud.account,
-            region=self.cloud.region,
-            resources=[arn],
-            detail={
-                "alarmName": name,
-                "state": state,
-                "previousState": {k: previous[k] for k in ("value", "reason", "timestamp")},
-                "configuration": {
-                    "description": props.get("AlarmDescription", ""),
-                    "metrics": [{"id": "m1", "metricStat": metric_stat, "returnData": True}],
-                },
+        arn = props.get("AlarmArn") or (
+            f"arn:aws:cloudwatch:{self.cloud.region}:{self.cloud.account}:alarm:{name}"
+        )
+        return alarm_event(
+            arn=arn,
+            name=name,
+            state=state,
+            previous={k: previous[k] for k in ("value", "reason", "timestamp")},
+            configuration={
+                "description": props.get("AlarmDescription", ""),
+                "metrics": [{"id": "m1", "metricStat": metric_stat, "returnData": True}],
             },
         )
+
+    def _notify(self, event: dict[str, Any], props: dict[str, Any]) -> None:
+        """The alarm's SNS actions for its new state, in CloudWatch's message shape
+        (https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/AlarmThatSendsEmail.html)."""
+        detail = event["detail"]
+        new = detail["state"]["value"]
+        actions = {
+            "ALARM": props.get("AlarmActions", []),
+            "OK": props.get("OKActions", []),
+            "INSUFFICIENT_DATA": props.get("InsufficientDataActions", []),
+        }[new]
+        if not actions or props.get("ActionsEnabled") is False:
+            return
+        message = {
+            "AlarmName": detail["alarmName"],
+            "AlarmDescription": props.get("AlarmDescription"),
+            "AWSAccountId": self.cloud.account,
+            "NewStateValue": new,
+            "NewStateReason": detail["state"]["reason"],
+            "StateChangeTime": detail["state"]["timestamp"],
+            "Region": self.cloud.region,
+            "AlarmArn": event["resources"][0],
+            "OldStateValue": detail["previousState"]["value"],
+            "Trigger": {
+                "MetricName": props.get("MetricName"),
+                "Namespace": props.get("Namespace"),
+                "Statistic": props.get("Statistic"),
+                "ExtendedStatistic": props.get("ExtendedStatistic"),
+                "Dimensions": [
+                    {"name": d["Name"], "value": d["Value"]} for d in props.get("Dimensions", [])
+                ],
+                "Period": props.get("Period"),
+                "EvaluationPeriods": props.get("EvaluationPeriods"),
+                "ComparisonOperator": props.get("ComparisonOperator"),
+                "Threshold": props.get("Threshold"),
+            },
+        }
+        subject = f'{new}: "{detail["alarmName"]}" in {self.cloud.region}'
+        sns = self.cloud.client("sns")
+        for topic in actions:
+            if ":sns:" not in topic:
+                continue
+            try:
+                sns.publish(TopicArn=topic, Subject=subject[:100], Message=json.dumps(message))
+            except Exception:  # noqa: BLE001 - a failed action is CloudWatch's to log, not ours
+                log.exception("alarm %s could not notify %s", detail["alarmName"], topic)

@@ -1,11 +1,14 @@
-"""The local EventBridge: matches events against the deployed rules and invokes their targets.
+"""The default event bus: every event AWS services emit and every `PutEvents` entry, matched
+against the account's rules and delivered to their targets.
 
-Delivery is asynchronous like EventBridge -> Lambda, but through ONE worker thread: events are
-processed in order, one at a time, so a local run is deterministic. A Lambda target is invoked
-in-process (`emulator.lambda_runtime`); a failing invocation is retried as the function's
-EventInvokeConfig says (two retries by default), then the event and the error go to its on-failure
-queue (the deployed SQS queue in moto) — never dropped. A pipeline target is started through
-moto's StartPipelineExecution, which the LocalCloud hook routes to the executor.
+Rules and targets are read from moto (the deployed stack put them there), so a rule a user adds
+with `aws events put-rule` counts too; patterns are matched by moto's own EventBridge pattern
+matcher (`matches`, which also answers `TestEventPattern`, an operation moto lacks). Delivery is asynchronous and in order, through one
+worker thread. A Lambda target is an asynchronous invocation (`emulator.lambdas`), whose retries
+and failure destination are Lambda's; a SageMaker pipeline target is a `StartPipelineExecution`
+under the target's role; an SQS target a `SendMessage`. A delivery that fails is retried as the
+target's RetryPolicy allows, then sent to its dead-letter queue with EventBridge's attributes
+(https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-rule-dlq.html), never dropped.
 """
 
 from __future__ import annotations
@@ -16,19 +19,18 @@ import queue
 import re
 import threading
 import time
-import traceback
-import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
 from moto.events.models import EventPattern
 
-from emulator.aws_events import iso
-from emulator.deployer import Deployment, RuleSpec, TargetSpec
-from emulator.lambda_runtime import invoke
+from emulator.aws_events import iso, scheduled_event
+from emulator.cloud import LocalCloud
+from emulator.lambdas import LambdaService
 
 _RATE = re.compile(r"^rate\((\d+) (minute|minutes|hour|hours|day|days)\)$")
 _UNIT_SECONDS = {"minute": 60, "hour": 3600, "day": 86400}
+DELIVERY_ATTEMPTS = 3  # local cap on EventBridge's delivery retries (RetryPolicy may allow more)
 
 
 @dataclass
@@ -39,47 +41,69 @@ class TimelineEntry:
     detail_type: str
     rules: list[str]
     target: str | None
-    outcome: str  # ok | failed | dead-lettered | unmatched
+    outcome: str  # queued | ok | failed | dead-lettered | dropped | unmatched
     duration: float
     attempts: int = 0
     result: Any = None
     error: str | None = None
+    started: float = field(default_factory=time.monotonic, repr=False)
+
+
+@dataclass(frozen=True)
+class Target:
+    id: str
+    arn: str
+    role_arn: str | None
+    dead_letter_arn: str | None
+    max_attempts: int
+    pipeline_parameters: tuple[tuple[str, str], ...] = ()
+
+    @property
+    def kind(self) -> str:
+        if ":lambda:" in self.arn and ":function:" in self.arn:
+            return "lambda"
+        if ":sagemaker:" in self.arn and ":pipeline/" in self.arn:
+            return "pipeline"
+        if ":sqs:" in self.arn:
+            return "sqs"
+        return "unsupported"
+
+    @property
+    def name(self) -> str:
+        if self.kind == "pipeline":
+            return self.arn.rsplit("/", 1)[-1]
+        return self.arn.rsplit(":", 1)[-1]
+
+
+@dataclass(frozen=True)
+class Rule:
+    name: str
+    arn: str
+    pattern: str | None
+    schedule: str | None
+    enabled: bool
+    targets: tuple[Target, ...]
 
 
 @dataclass
 class _Item:
     event: dict[str, Any]
-    rule: RuleSpec | None = None  # set for scheduled events: only that rule's targets
-
-
-@dataclass
-class _Schedule:
-    rule: RuleSpec
-    period: float | None  # None: a cron expression, fired only by run_schedule
-    last: float = field(default=0.0)
+    rule: Rule | None = None  # set for scheduled events: only that rule's targets
 
 
 class EventBus:
-    def __init__(self, cloud: Any, deployment: Deployment, *, retry_delay: float = 0.0) -> None:
+    def __init__(self, cloud: LocalCloud, lambdas: LambdaService) -> None:
         self.cloud = cloud
-        self.deployment = deployment
-        self.retry_delay = retry_delay
+        self.lambdas = lambdas
         self.timeline: list[TimelineEntry] = []
-        self.delivered: dict[str, dict[str, Any]] = {}  # event id -> event, for replay/report
+        self.delivered: dict[str, dict[str, Any]] = {}  # event id -> event
         self._queue: queue.Queue[_Item | None] = queue.Queue()
-        self._patterns = [
-            (rule, EventPattern.load(json.dumps(rule.pattern)))
-            for rule in deployment.rules
-            if rule.pattern is not None and rule.enabled
-        ]
-        now = time.time()
-        self._schedules = {
-            rule.name: _Schedule(rule, _period(rule.schedule), now)
-            for rule in deployment.rules
-            if rule.schedule and rule.enabled
-        }
-        self._clients: dict[str, Any] = {}
+        self._rules: list[Rule] | None = None
+        self._rules_lock = threading.Lock()
+        self._last_fired: dict[str, float] = {}
+        self._started = time.time()
         self._worker: threading.Thread | None = None
+        self._credentials: dict[str, Any] = {}
 
     # -- lifecycle -------------------------------------------------------------------------
 
@@ -94,11 +118,58 @@ class EventBus:
             self._worker.join(timeout)
             self._worker = None
 
-    def __enter__(self) -> EventBus:
-        return self.start()
+    # -- rules, from moto ------------------------------------------------------------------
 
-    def __exit__(self, *_exc: object) -> None:
-        self.stop()
+    def invalidate(self) -> None:
+        """A rule or target changed: read them again before the next delivery."""
+        with self._rules_lock:
+            self._rules = None
+
+    def rules(self) -> list[Rule]:
+        with self._rules_lock:
+            if self._rules is None:
+                self._rules = self._load_rules()
+            return self._rules
+
+    def rule(self, name: str) -> Rule:
+        for rule in self.rules():
+            if rule.name == name:
+                return rule
+        raise KeyError(f"no event rule named {name!r}")
+
+    def _load_rules(self) -> list[Rule]:
+        events = self.cloud.client("events")
+        out = []
+        for page in events.get_paginator("list_rules").paginate():
+            for rule in page["Rules"]:
+                targets = []
+                listed = events.list_targets_by_rule(Rule=rule["Name"])["Targets"]
+                for t in listed:
+                    retry = t.get("RetryPolicy", {})
+                    params = t.get("SageMakerPipelineParameters", {}).get(
+                        "PipelineParameterList", []
+                    )
+                    targets.append(
+                        Target(
+                            id=t["Id"],
+                            arn=t["Arn"],
+                            role_arn=t.get("RoleArn"),
+                            dead_letter_arn=t.get("DeadLetterConfig", {}).get("Arn"),
+                            max_attempts=1 + min(int(retry.get("MaximumRetryAttempts", 185)), 2),
+                            pipeline_parameters=tuple((p["Name"], p["Value"]) for p in params),
+                        )
+                    )
+                out.append(
+                    Rule(
+                        name=rule["Name"],
+                        arn=rule["Arn"],
+                        pattern=rule.get("EventPattern"),
+                        schedule=rule.get("ScheduleExpression"),
+                        enabled=rule.get("State", "ENABLED") == "ENABLED",
+                        targets=tuple(targets),
+                    )
+                )
+        return out
 
     # -- input -----------------------------------------------------------------------------
 
@@ -108,32 +179,41 @@ class EventBus:
 
     def run_schedule(self, rule_name: str, now: float | None = None) -> None:
         """Fire a schedule rule's targets now with a `Scheduled Event`."""
-        schedule = self._schedules.get(rule_name)
-        if schedule is None:
-            raise KeyError(f"no enabled schedule rule named {rule_name!r}")
-        schedule.last = time.time() if now is None else now
-        self._queue.put(_Item(self._scheduled_event(schedule.rule, schedule.last), schedule.rule))
+        rule = self.rule(rule_name)
+        if not rule.schedule or not rule.enabled:
+            raise KeyError(f"{rule_name!r} is not an enabled schedule rule")
+        when = time.time() if now is None else now
+        self._last_fired[rule_name] = when
+        moment = dt.datetime.fromtimestamp(when, dt.UTC)
+        self._queue.put(_Item(scheduled_event(rule_arn=rule.arn, when=moment), rule))
 
     def tick(self, now: float | None = None) -> list[str]:
         """Fire every rate() schedule whose period has elapsed since it last fired."""
         now = time.time() if now is None else now
         fired = []
-        for name, schedule in self._schedules.items():
-            if schedule.period is not None and now - schedule.last >= schedule.period:
-                self.run_schedule(name, now)
-                fired.append(name)
+        for rule in self.rules():
+            period = _period(rule.schedule)
+            if not rule.enabled or period is None:
+                continue
+            if now - self._last_fired.get(rule.name, self._started) >= period:
+                self.run_schedule(rule.name, now)
+                fired.append(rule.name)
         return fired
 
     def drain(self, timeout: float = 60.0) -> bool:
-        """Wait until every queued event is delivered; False if `timeout` passed first."""
+        """Wait until every queued event is delivered and every invocation it caused ended."""
         deadline = time.monotonic() + timeout
-        with self._queue.all_tasks_done:
-            while self._queue.unfinished_tasks:
-                remaining = deadline - time.monotonic()
-                if remaining <= 0 or self._worker is None:
-                    return False
-                self._queue.all_tasks_done.wait(remaining)
-        return True
+        while True:
+            with self._queue.all_tasks_done:
+                while self._queue.unfinished_tasks:
+                    remaining = deadline - time.monotonic()
+                    if remaining <= 0 or self._worker is None:
+                        return False
+                    self._queue.all_tasks_done.wait(remaining)
+            if not self.lambdas.drain(max(0.0, deadline - time.monotonic())):
+                return False
+            if not self._queue.unfinished_tasks:
+                return True
 
     # -- delivery --------------------------------------------------------------------------
 
@@ -144,191 +224,102 @@ class EventBus:
                 if item is None:
                     return
                 self._deliver(item)
-            except Exception:  # noqa: BLE001 - the bus must outlive any one event
-                self._record(item.event, [], None, "failed", 0.0, error=traceback.format_exc())
+            except Exception as exc:  # noqa: BLE001 - the bus must outlive any one event
+                self._record(item.event, [], None, "failed", error=f"{type(exc).__name__}: {exc}")
             finally:
                 self._queue.task_done()
 
+    def _matches(self, rule: Rule, event: dict[str, Any]) -> bool:
+        if not rule.enabled or rule.pattern is None:
+            return False
+        return matches(rule.pattern, event)
+
     def _deliver(self, item: _Item) -> None:
         self.delivered[str(item.event.get("id", ""))] = item.event
-        if item.rule is not None:
-            matched = [item.rule]
-        else:
-            matched = [
-                rule for rule, pattern in self._patterns if pattern.matches_event(item.event)
-            ]
+        matched = [item.rule] if item.rule else [r for r in self.rules() if self._matches(r, item.event)]
         if not matched:
-            self._record(item.event, [], None, "unmatched", 0.0)
+            self._record(item.event, [], None, "unmatched")
         for rule in matched:
             for target in rule.targets:
-                if target.kind == "lambda":
-                    self._to_lambda(item.event, rule, target)
-                else:
-                    self._to_pipeline(item.event, rule, target)
+                self._to_target(item.event, rule, target)
 
-    def _to_lambda(self, event: dict[str, Any], rule: RuleSpec, target: TargetSpec) -> None:
-        spec = self.deployment.functions.get(target.name)
-        if spec is None:
-            self._dead_letter_rule(
-                event,
-                rule,
-                target,
-                "ResourceNotFound",
-                f"function {target.name} is not deployed",
-                0.0,
-                1,
-            )
-            return
-        started, attempts, error = time.monotonic(), 0, None
-        for attempt in range(1 + spec.max_retry_attempts):
-            attempts = attempt + 1
+    def _to_target(self, event: dict[str, Any], rule: Rule, target: Target) -> None:
+        entry = self._record(event, [rule.name], target.name, "queued")
+        error = ""
+        for attempt in range(1, target.max_attempts + 1):
+            entry.attempts = attempt
             try:
-                result = invoke(spec, event, self.cloud.env)
-            except Exception as exc:  # noqa: BLE001 - a function error, as Lambda reports it
-                error = exc
-                if attempt < spec.max_retry_attempts and self.retry_delay:
-                    time.sleep(self.retry_delay)
-                continue
-            self._record(
-                event,
-                [rule.name],
-                spec.name,
-                "ok",
-                time.monotonic() - started,
-                attempts=attempts,
-                result=result,
-            )
-            return
-        assert error is not None
-        duration = time.monotonic() - started
-        destination = spec.on_failure_arn or target.dead_letter_arn
-        if destination is None:
-            self._record(
-                event,
-                [rule.name],
-                spec.name,
-                "failed",
-                duration,
-                attempts=attempts,
-                error=f"{type(error).__name__}: {error} (no failure destination)",
-            )
-            return
-        record = {
-            "version": "1.0",
-            "timestamp": dt.datetime.now(dt.UTC).isoformat(timespec="milliseconds"),
-            "requestContext": {
-                "requestId": str(uuid.uuid4()),
-                "functionArn": f"{spec.arn}:$LATEST",
-                "condition": "RetriesExhausted",
-                "approximateInvokeCount": attempts,
-            },
-            "requestPayload": event,
-            "responseContext": {
-                "statusCode": 200,
-                "executedVersion": "$LATEST",
-                "functionError": "Unhandled",
-            },
-            "responsePayload": {
-                "errorMessage": str(error),
-                "errorType": type(error).__name__,
-                "stackTrace": traceback.format_exception(error)[-5:],
-            },
-        }
-        self._send(destination, json.dumps(record, default=str), {})
-        self._record(
-            event,
-            [rule.name],
-            spec.name,
-            "dead-lettered",
-            duration,
-            attempts=attempts,
-            error=f"{type(error).__name__}: {error}",
-        )
-
-    def _to_pipeline(self, event: dict[str, Any], rule: RuleSpec, target: TargetSpec) -> None:
-        started, attempts = time.monotonic(), 0
-        sagemaker = self._client("sagemaker")
-        parameters = [{"Name": k, "Value": v} for k, v in target.pipeline_parameters.items()]
-        last_error = ""
-        for attempt in range(3):
-            attempts = attempt + 1
-            try:
-                response = sagemaker.start_pipeline_execution(
-                    PipelineName=target.name,
-                    PipelineParameters=parameters,
-                    ClientRequestToken=f"{event['id']}-{attempt}"[:128],
-                )
+                self._send(event, target, entry)
+                return
             except Exception as exc:  # noqa: BLE001 - EventBridge retries any failed delivery
-                last_error = f"{type(exc).__name__}: {exc}"
-                continue
-            self._record(
-                event,
-                [rule.name],
-                target.name,
-                "ok",
-                time.monotonic() - started,
-                attempts=attempts,
-                result=response["PipelineExecutionArn"],
+                error = f"{type(exc).__name__}: {exc}"
+        self._dead_letter(event, rule, target, entry, error)
+
+    def _send(self, event: dict[str, Any], target: Target, entry: TimelineEntry) -> None:
+        if target.kind == "lambda":
+
+            def done(invocation: Any, outcome: str, detail: Any) -> None:
+                entry.outcome = outcome
+                entry.attempts = invocation.attempts
+                entry.duration = round(time.monotonic() - entry.started, 3)
+                if outcome == "ok":
+                    entry.result = detail
+                else:
+                    entry.error = f"{detail.get('errorType')}: {detail.get('errorMessage')}"
+
+            self.lambdas.invoke_async(target.name, event, on_done=done)
+        elif target.kind == "pipeline":
+            sagemaker = self.cloud.client("sagemaker", self._as(target.role_arn))
+            response = sagemaker.start_pipeline_execution(
+                PipelineName=target.name,
+                PipelineParameters=[{"Name": k, "Value": v} for k, v in target.pipeline_parameters],
+                ClientRequestToken=f"{event['id']}"[:128],
             )
-            return
-        self._dead_letter_rule(
-            event,
-            rule,
-            target,
-            "StartPipelineExecutionFailed",
-            last_error,
-            time.monotonic() - started,
-            attempts,
-        )
-
-    def _dead_letter_rule(
-        self,
-        event: dict[str, Any],
-        rule: RuleSpec,
-        target: TargetSpec,
-        code: str,
-        message: str,
-        duration: float,
-        attempts: int,
-    ) -> None:
-        # EventBridge's own DLQ: the event as the body, the failure in message attributes.
-        if target.dead_letter_arn is not None:
-            attributes = {
-                "RULE_ARN": rule.arn,
-                "TARGET_ARN": target.arn,
-                "ERROR_CODE": code,
-                "ERROR_MESSAGE": message[:1000],
-            }
-            self._send(target.dead_letter_arn, json.dumps(event), attributes)
-            outcome = "dead-lettered"
+            entry.outcome, entry.result = "ok", response["PipelineExecutionArn"]
+            entry.duration = round(time.monotonic() - entry.started, 3)
+        elif target.kind == "sqs":
+            sqs = self.cloud.client("sqs")
+            url = sqs.get_queue_url(QueueName=target.name)["QueueUrl"]
+            sqs.send_message(QueueUrl=url, MessageBody=json.dumps(event))
+            entry.outcome = "ok"
         else:
-            outcome = "failed"
-        self._record(
-            event,
-            [rule.name],
-            target.name,
-            outcome,
-            duration,
-            attempts=attempts,
-            error=f"{code}: {message}",
-        )
+            raise ValueError(f"target type of {target.arn} is not supported locally")
 
-    def _send(self, queue_arn: str, body: str, attributes: dict[str, str]) -> None:
-        url = self.deployment.queues.get(queue_arn)
-        if url is None:
-            raise KeyError(f"failure destination {queue_arn} is not a deployed queue")
-        self._client("sqs").send_message(
+    def _as(self, role_arn: str | None) -> Any:
+        """Credentials of a target's role, as EventBridge assumes it."""
+        from emulator.cloud import USER
+
+        if role_arn is None:
+            return USER
+        if role_arn not in self._credentials:
+            self._credentials[role_arn] = self.cloud.assume_role(role_arn, "events")
+        return self._credentials[role_arn]
+
+    def _dead_letter(
+        self, event: dict[str, Any], rule: Rule, target: Target, entry: TimelineEntry, error: str
+    ) -> None:
+        entry.duration = round(time.monotonic() - entry.started, 3)
+        entry.error = error
+        if target.dead_letter_arn is None:
+            entry.outcome = "failed"
+            return
+        code, _, message = error.partition(": ")
+        attributes = {
+            "RULE_ARN": rule.arn,
+            "TARGET_ARN": target.arn,
+            "ERROR_CODE": code,
+            "ERROR_MESSAGE": message[:1000] or code,
+        }
+        sqs = self.cloud.client("sqs")
+        url = sqs.get_queue_url(QueueName=target.dead_letter_arn.rsplit(":", 1)[-1])["QueueUrl"]
+        sqs.send_message(
             QueueUrl=url,
-            MessageBody=body,
+            MessageBody=json.dumps(event),
             MessageAttributes={
                 k: {"DataType": "String", "StringValue": v} for k, v in attributes.items()
             },
         )
-
-    def _client(self, service: str) -> Any:
-        if service not in self._clients:
-            self._clients[service] = self.cloud.client(service)
-        return self._clients[service]
+        entry.outcome = "dead-lettered"
 
     def _record(
         self,
@@ -336,40 +327,27 @@ class EventBus:
         rules: list[str],
         target: str | None,
         outcome: str,
-        duration: float,
         *,
-        attempts: int = 0,
-        result: Any = None,
         error: str | None = None,
-    ) -> None:
-        self.timeline.append(
-            TimelineEntry(
-                time=iso(dt.datetime.now(dt.UTC)),
-                event_id=str(event.get("id", "")),
-                source=str(event.get("source", "")),
-                detail_type=str(event.get("detail-type", "")),
-                rules=rules,
-                target=target,
-                outcome=outcome,
-                duration=round(duration, 3),
-                attempts=attempts,
-                result=result,
-                error=error,
-            )
+    ) -> TimelineEntry:
+        entry = TimelineEntry(
+            time=iso(dt.datetime.now(dt.UTC)),
+            event_id=str(event.get("id", "")),
+            source=str(event.get("source", "")),
+            detail_type=str(event.get("detail-type", "")),
+            rules=rules,
+            target=target,
+            outcome=outcome,
+            duration=0.0,
+            error=error,
         )
+        self.timeline.append(entry)
+        return entry
 
-    def _scheduled_event(self, rule: RuleSpec, now: float) -> dict[str, Any]:
-        return {
-            "version": "0",
-            "id": str(uuid.uuid4()),
-            "detail-type": "Scheduled Event",
-            "source": "aws.events",
-            "account": self.cloud.account,
-            "time": iso(dt.datetime.fromtimestamp(now, dt.UTC)),
-            "region": self.cloud.region,
-            "resources": [rule.arn],
-            "detail": {},
-        }
+
+def matches(pattern: str, event: dict[str, Any]) -> bool:
+    """Whether an event matches an EventBridge pattern (its JSON text)."""
+    return bool(EventPattern.load(pattern).matches_event(event))
 
 
 def _period(expression: str | None) -> float | None:

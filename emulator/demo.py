@@ -280,7 +280,9 @@ def render_timeline(entries: list[Any]) -> list[str]:
     return lines
 
 
-def run_demo(config: Path, *, out: Callable[[str], None] = print) -> DemoResult:
+def run_demo(
+    config: Path, *, out: Callable[[str], None] = print, log_dir: Path = Path(".mlops/logs")
+) -> DemoResult:
     started = time.perf_counter()
     out("mlops demo: the whole loop on your machine, no AWS account, no Docker")
     with tempfile.TemporaryDirectory(prefix="mlops-demo-") as scratch:
@@ -291,7 +293,9 @@ def run_demo(config: Path, *, out: Callable[[str], None] = print) -> DemoResult:
             f"{len(stack.template['Resources'])} resources in cdk.out/{stack.name}.template.json"
         )
         deploy_started = time.perf_counter()
-        with LocalRuntime(stack=stack, scratch_dir=Path(scratch)) as runtime:
+        with LocalRuntime(
+            stack=stack, scratch_dir=Path(scratch), log_dir=log_dir
+        ) as runtime:
             out(
                 f"  ✓ {'deploy':<10} {time.perf_counter() - deploy_started:6.1f}s  "
                 f"moto at {runtime.cloud.endpoint_url}"

@@ -1,318 +1,277 @@
-"""Deploy a synthesized CloudFormation template into the LocalCloud's moto.
+"""Deploy a synthesized template: moto's CloudFormation for the types it supports, the runtime's
+own resource types (`emulator.resource_types`) for the rest, in the template's dependency order.
 
-What moto supports is created in moto (buckets, table, queue, topic, key, roles, model package
-group, pipelines, alarms, dashboard); what the runtime runs itself is recorded (functions, event
-rules and schedules). Every resource type is either handled, or known and recorded/ignored with a
-reason, or listed in `Deployment.unsupported` by name — never skipped silently.
+CloudFormation creates a resource once everything it references exists. The deployer does the
+same in waves: every pending resource of a type moto's CloudFormation supports whose references
+can be met goes into one stack update (moto resolves references between them itself); then every
+pending runtime type whose references are met is created through the AWS API. References from a
+wave to resources the runtime created are replaced by their values; `Fn::GetAtt` values of moto's
+resources come back as stack outputs. Physical names are whatever the template and CloudFormation
+make of them: nothing is guessed. A type nobody supports is reported by name and stops the
+deploy, never skipped.
 """
 
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from emulator.intrinsics import Resolver, UnsupportedIntrinsic
+from emulator.intrinsics import Resolver
+from emulator.resource_types import (
+    IGNORED_TYPES,
+    RUNTIME_TYPES,
+    SUPPLEMENTS,
+    Context,
+)
+from emulator.template_graph import dependencies, references, substitute
 
-# Known types the runtime does not need to create; the reason is reported with each.
-_RECORDED = {
-    "AWS::IAM::Policy": "recorded only: moto does not enforce IAM locally",
-    "AWS::S3::BucketPolicy": "recorded only: moto does not enforce bucket policies",
-    "AWS::SQS::QueuePolicy": "recorded only: moto does not enforce queue policies",
-    "AWS::SNS::TopicPolicy": "recorded only: moto does not enforce topic policies",
-    "AWS::Lambda::Permission": "recorded only: the local event bus invokes functions directly",
-    "AWS::Logs::LogGroup": "recorded only: local function logs go to the runtime's stdout",
-    "AWS::SNS::Subscription": "skipped: no e-mail or HTTPS delivery locally; messages stay in moto",
-    "AWS::CDK::Metadata": "ignored: CDK usage metadata",
-}
-
-
-@dataclass
-class FunctionSpec:
-    logical_id: str
-    name: str
-    handler: str
-    environment: dict[str, str]
-    timeout: int
-    memory: int
-    arn: str
-    # From the EventInvokeConfig (asynchronous invocation): retries, then the failure queue.
-    max_retry_attempts: int = 2
-    on_failure_arn: str | None = None
+# What `cdk bootstrap` leaves in an account that a CDK template reads at deploy time.
+BOOTSTRAP_VERSION_PARAMETER = "/cdk-bootstrap/hnb659fds/version"
+BOOTSTRAP_VERSION = "21"
 
 
-@dataclass
-class TargetSpec:
-    id: str
-    arn: str
-    kind: str  # "lambda" | "pipeline"
-    name: str  # function name or pipeline name
-    dead_letter_arn: str | None = None
-    pipeline_parameters: dict[str, str] = field(default_factory=dict)
-
-
-@dataclass
-class RuleSpec:
-    logical_id: str
-    name: str
-    arn: str
-    pattern: dict[str, Any] | None
-    schedule: str | None
-    enabled: bool
-    targets: list[TargetSpec]
+class DeployError(RuntimeError):
+    """The template cannot be deployed locally; the message names every resource at fault."""
 
 
 @dataclass
 class Deployment:
-    buckets: dict[str, str] = field(default_factory=dict)  # logical id -> name
-    event_buckets: list[str] = field(default_factory=list)  # EventBridge notifications on
-    tables: dict[str, str] = field(default_factory=dict)
-    queues: dict[str, str] = field(default_factory=dict)  # queue ARN -> URL
-    topics: dict[str, str] = field(default_factory=dict)  # logical id -> ARN
-    pipelines: dict[str, str] = field(default_factory=dict)  # name -> ARN
-    alarms: dict[str, dict[str, Any]] = field(default_factory=dict)  # name -> resolved props
-    functions: dict[str, FunctionSpec] = field(default_factory=dict)  # function name -> spec
-    rules: list[RuleSpec] = field(default_factory=list)
-    recorded: list[tuple[str, str, str]] = field(default_factory=list)  # (id, type, reason)
-    unsupported: list[str] = field(default_factory=list)
+    stack_name: str
+    template: dict[str, Any]
+    physical_ids: dict[str, str] = field(default_factory=dict)  # logical id -> Ref value
+    attributes: dict[tuple[str, str], str] = field(default_factory=dict)
+    by_moto: list[str] = field(default_factory=list)  # logical ids moto's CloudFormation made
+    by_runtime: list[str] = field(default_factory=list)
+    ignored: list[tuple[str, str]] = field(default_factory=list)  # (logical id, reason)
+    unsupported: list[str] = field(default_factory=list)  # "<id> (<type>): <what>"
 
-    def rule(self, name: str) -> RuleSpec:
-        for rule in self.rules:
-            if rule.name == name:
-                return rule
-        raise KeyError(f"no event rule named {name!r} in the deployment")
+    def of_type(self, kind: str) -> dict[str, str]:
+        """Logical id -> physical id of every deployed resource of one type."""
+        resources = self.template["Resources"]
+        return {k: v for k, v in self.physical_ids.items() if resources[k]["Type"] == kind}
+
+
+def _moto_types() -> set[str]:
+    from moto.cloudformation.parsing import get_model_map
+
+    return set(get_model_map())
 
 
 class _Deployer:
-    def __init__(self, template: dict[str, Any], cloud: Any) -> None:
+    def __init__(self, template: dict[str, Any], cloud: Any, stack_name: str) -> None:
         self.template = template
         self.cloud = cloud
-        self.resolver = Resolver(template, account=cloud.account, region=cloud.region)
-        self.out = Deployment()
-        self._clients: dict[str, Any] = {}
-        self._invoke_configs: list[tuple[str, dict[str, Any]]] = []
-
-    def client(self, service: str) -> Any:
-        if service not in self._clients:
-            self._clients[service] = self.cloud.client(service)
-        return self._clients[service]
+        self.resources: dict[str, Any] = template.get("Resources", {})
+        self.out = Deployment(stack_name, template)
+        self.resolver = Resolver(
+            template,
+            account=cloud.account,
+            region=cloud.region,
+            physical_ids=self.out.physical_ids,
+            attributes=self.out.attributes,
+            stack_name=stack_name,
+            strict=True,
+        )
+        self.ctx = Context(client=cloud.client, account=cloud.account, region=cloud.region)
+        self.deps = dependencies(template)
+        # Every attribute some resource reads: moto's are brought back as stack outputs.
+        self.attributes_read: dict[str, set[str]] = {}
+        for resource in self.resources.values():
+            for logical, attribute in references(resource):
+                if attribute:
+                    self.attributes_read.setdefault(logical, set()).add(attribute)
+        self.stack_body: dict[str, Any] = {
+            "AWSTemplateFormatVersion": "2010-09-09",
+            "Resources": {},
+            "Outputs": {},
+        }
+        for section in ("Parameters", "Mappings", "Conditions"):
+            if section in template:
+                self.stack_body[section] = template[section]
+        self.stack_exists = False
 
     def run(self) -> Deployment:
-        for section in ("Conditions", "Transform"):
-            if self.template.get(section):
-                self.out.unsupported.append(f"template section {section}")
-        for rule_name in self.template.get("Rules", {}):
-            # CDK's CheckBootstrapVersion: asserts on the account's bootstrap stack, none here.
-            self.out.recorded.append((rule_name, "template Rules", "not evaluated locally"))
-        resources = self.template.get("Resources", {})
-        # Keys first: their real ids appear in the ARNs every other resource refers to.
-        ordered = sorted(resources.items(), key=lambda kv: kv[1]["Type"] != "AWS::KMS::Key")
-        for logical_id, resource in ordered:
+        moto_types = _moto_types()
+        pending: set[str] = set()
+        for logical, resource in self.resources.items():
             kind = resource["Type"]
-            if "Condition" in resource:
-                self.out.unsupported.append(f"{logical_id} ({kind}): resource Condition")
-                continue
-            handler = getattr(self, "_" + kind.replace("::", "_").lower(), None)
-            try:
-                if handler is not None:
-                    handler(logical_id, resource.get("Properties", {}))
-                elif kind in _RECORDED:
-                    self.out.recorded.append((logical_id, kind, _RECORDED[kind]))
-                else:
-                    self.out.unsupported.append(f"{logical_id} ({kind}): resource type")
-            except UnsupportedIntrinsic as exc:
-                self.out.unsupported.append(f"{logical_id} ({kind}): {exc}")
-        for logical_id, props in self._invoke_configs:
-            self._apply_invoke_config(logical_id, props)
+            if kind in IGNORED_TYPES:
+                self.out.ignored.append((logical, IGNORED_TYPES[kind]))
+            elif "Condition" in resource:
+                self.out.unsupported.append(f"{logical} ({kind}): resource Condition")
+            elif kind in RUNTIME_TYPES or kind in moto_types:
+                pending.add(logical)
+            else:
+                self.out.unsupported.append(f"{logical} ({kind}): resource type")
+        ignored = {logical for logical, _ in self.out.ignored}
+        for logical in pending:
+            self.deps[logical] -= ignored
+        if self.out.unsupported:
+            raise DeployError("cannot deploy locally: " + "; ".join(self.out.unsupported))
+        self._bootstrap()
+        while pending:
+            done = set(self.out.physical_ids)
+            wave = self._moto_wave(pending, done)
+            if wave:
+                self._deploy_moto(wave)
+                pending -= wave
+            made = self._runtime_wave(pending)
+            pending -= made
+            if not wave and not made:
+                stuck = ", ".join(
+                    f"{k} (needs {', '.join(sorted(self.deps[k] - set(self.out.physical_ids)))})"
+                    for k in sorted(pending)
+                )
+                raise DeployError(f"cannot order these resources: {stuck}")
         return self.out
 
-    def r(self, value: Any) -> Any:
-        return self.resolver.resolve(value)
-
-    # -- created in moto -------------------------------------------------------------------
-
-    def _aws_kms_key(self, logical_id: str, props: dict[str, Any]) -> None:
-        key = self.client("kms").create_key(Description=str(self.r(props.get("Description", ""))))
-        meta = key["KeyMetadata"]
-        self.resolver.physical_ids[logical_id] = meta["KeyId"]
-        self.resolver.attributes[(logical_id, "Arn")] = meta["Arn"]
-        self.resolver.attributes[(logical_id, "KeyId")] = meta["KeyId"]
-
-    def _aws_kms_alias(self, logical_id: str, props: dict[str, Any]) -> None:
-        self.client("kms").create_alias(
-            AliasName=self.r(props["AliasName"]), TargetKeyId=self.r(props["TargetKeyId"])
-        )
-
-    def _aws_s3_bucket(self, logical_id: str, props: dict[str, Any]) -> None:
-        name = self.resolver.resolve({"Ref": logical_id})
-        s3 = self.client("s3")
-        s3.create_bucket(Bucket=name)
-        self.out.buckets[logical_id] = name
-        status = self.r(props.get("VersioningConfiguration", {})).get("Status")
-        if status:
-            s3.put_bucket_versioning(Bucket=name, VersioningConfiguration={"Status": status})
-        notifications = props.get("NotificationConfiguration", {})
-        for kind in notifications:
-            if kind != "EventBridgeConfiguration":
-                self.out.unsupported.append(f"{logical_id} (AWS::S3::Bucket): {kind}")
-        if notifications.get("EventBridgeConfiguration", {}).get("EventBridgeEnabled"):
-            s3.put_bucket_notification_configuration(
-                Bucket=name, NotificationConfiguration={"EventBridgeConfiguration": {}}
+    def _bootstrap(self) -> None:
+        parameters = self.template.get("Parameters", {})
+        if any(p.get("Default") == BOOTSTRAP_VERSION_PARAMETER for p in parameters.values()):
+            self.cloud.client("ssm").put_parameter(
+                Name=BOOTSTRAP_VERSION_PARAMETER,
+                Value=BOOTSTRAP_VERSION,
+                Type="String",
+                Overwrite=True,
             )
-            self.out.event_buckets.append(name)
 
-    def _aws_dynamodb_table(self, logical_id: str, props: dict[str, Any]) -> None:
-        p = self.r(props)
-        name = self.resolver.resolve({"Ref": logical_id})
-        ddb = self.client("dynamodb")
-        ddb.create_table(
-            TableName=name,
-            KeySchema=p["KeySchema"],
-            AttributeDefinitions=p["AttributeDefinitions"],
-            BillingMode="PAY_PER_REQUEST",
-        )
-        ttl = p.get("TimeToLiveSpecification")
-        if ttl and ttl.get("Enabled"):
-            ddb.update_time_to_live(
-                TableName=name,
-                TimeToLiveSpecification={"Enabled": True, "AttributeName": ttl["AttributeName"]},
+    def _is_runtime(self, logical: str) -> bool:
+        return self.resources[logical]["Type"] in RUNTIME_TYPES
+
+    def _moto_wave(self, pending: set[str], done: set[str]) -> set[str]:
+        wave = {k for k in pending if not self._is_runtime(k)}
+        changed = True
+        while changed:
+            changed = False
+            for logical in list(wave):
+                if not self.deps[logical] <= done | wave:
+                    wave.discard(logical)
+                    changed = True
+        return wave
+
+    def _runtime_wave(self, pending: set[str]) -> set[str]:
+        made: set[str] = set()
+        progress = True
+        while progress:
+            progress = False
+            for logical in sorted(pending - made):
+                if self._is_runtime(logical) and self.deps[logical] <= set(self.out.physical_ids):
+                    self._create_runtime(logical)
+                    made.add(logical)
+                    progress = True
+        return made
+
+    # -- moto's CloudFormation -------------------------------------------------------------
+
+    def _deploy_moto(self, wave: set[str]) -> None:
+        runtime_made = {k for k in self.out.by_runtime}
+
+        def known(logical: str) -> bool:
+            return logical in runtime_made
+
+        def lookup(logical: str, attribute: str | None) -> str:
+            if attribute is None:
+                return self.out.physical_ids[logical]
+            return self._attribute(logical, attribute)
+
+        outputs: dict[str, tuple[str, str]] = {}
+        for logical in sorted(wave):
+            resource = dict(self.resources[logical])
+            depends = resource.get("DependsOn")
+            if depends is not None:
+                depends = [depends] if isinstance(depends, str) else depends
+                kept = [d for d in depends if d not in runtime_made and d in self.resources]
+                kept = [d for d in kept if self.resources[d]["Type"] not in IGNORED_TYPES]
+                resource["DependsOn"] = kept
+                if not kept:
+                    resource.pop("DependsOn")
+            self.stack_body["Resources"][logical] = substitute(resource, known, lookup)
+            for attribute in sorted(self.attributes_read.get(logical, ())):
+                key = _output_key(logical, attribute)
+                outputs[key] = (logical, attribute)
+                self.stack_body["Outputs"][key] = {"Value": {"Fn::GetAtt": [logical, attribute]}}
+        cfn = self.cloud.client("cloudformation")
+        body = json.dumps(self.stack_body)
+        capabilities = ["CAPABILITY_IAM", "CAPABILITY_NAMED_IAM", "CAPABILITY_AUTO_EXPAND"]
+        name = self.out.stack_name
+        if self.stack_exists:
+            cfn.update_stack(StackName=name, TemplateBody=body, Capabilities=capabilities)
+        else:
+            cfn.create_stack(StackName=name, TemplateBody=body, Capabilities=capabilities)
+            self.stack_exists = True
+        stack = cfn.describe_stacks(StackName=name)["Stacks"][0]
+        if not stack["StackStatus"].endswith("_COMPLETE") or "ROLLBACK" in stack["StackStatus"]:
+            raise DeployError(
+                f"stack {name}: {stack['StackStatus']} {stack.get('StackStatusReason', '')}"
             )
-        self.out.tables[logical_id] = name
+        for resource in cfn.describe_stack_resources(StackName=name)["StackResources"]:
+            if resource["LogicalResourceId"] in wave:
+                # moto gives some types (Lambda::Permission) no physical id; nothing refers to them.
+                logical = resource["LogicalResourceId"]
+                self.out.physical_ids[logical] = resource.get("PhysicalResourceId", logical)
+        missing = sorted(wave - set(self.out.physical_ids))
+        if missing:
+            raise DeployError(f"moto's CloudFormation did not create {', '.join(missing)}")
+        for output in stack.get("Outputs", []):
+            if output["OutputKey"] in outputs:
+                self.out.attributes[outputs[output["OutputKey"]]] = output["OutputValue"]
+        for logical in _topological(wave, self.deps):
+            self.out.by_moto.append(logical)
+            kind = self.resources[logical]["Type"]
+            if kind in SUPPLEMENTS:
+                props = self.resolver.resolve(self.resources[logical].get("Properties", {}))
+                for what in SUPPLEMENTS[kind](self.out.physical_ids[logical], props, self.ctx):
+                    self.out.unsupported.append(f"{logical} ({kind}): {what}")
+        if self.out.unsupported:
+            raise DeployError("cannot deploy locally: " + "; ".join(self.out.unsupported))
 
-    def _aws_sqs_queue(self, logical_id: str, props: dict[str, Any]) -> None:
-        p = self.r(props)
-        name = self.resolver.resolve({"Ref": logical_id})
-        attributes = {
-            k: str(p[k])
-            for k in ("MessageRetentionPeriod", "VisibilityTimeout", "KmsMasterKeyId")
-            if k in p
-        }
-        url = self.client("sqs").create_queue(QueueName=name, Attributes=attributes)["QueueUrl"]
-        # CloudFormation's Ref of a queue is its URL.
-        self.resolver.physical_ids[logical_id] = url
-        self.resolver.attributes[(logical_id, "QueueName")] = name
-        arn = f"arn:aws:sqs:{self.cloud.region}:{self.cloud.account}:{name}"
-        self.resolver.attributes[(logical_id, "Arn")] = arn
-        self.out.queues[arn] = url
+    def _attribute(self, logical: str, attribute: str) -> str:
+        if (logical, attribute) not in self.out.attributes:
+            kind = self.resources[logical]["Type"]
+            raise DeployError(f"{logical} ({kind}) has no attribute {attribute} locally")
+        return self.out.attributes[(logical, attribute)]
 
-    def _aws_sns_topic(self, logical_id: str, props: dict[str, Any]) -> None:
-        p = self.r(props)
-        name = self.resolver.resolve({"Ref": logical_id})
-        attributes = {k: str(p[k]) for k in ("DisplayName", "KmsMasterKeyId") if k in p}
-        arn = self.client("sns").create_topic(Name=name, Attributes=attributes)["TopicArn"]
-        self.resolver.physical_ids[logical_id] = arn
-        self.resolver.attributes[(logical_id, "TopicArn")] = arn
-        self.out.topics[logical_id] = arn
+    # -- the runtime's own types -----------------------------------------------------------
 
-    def _aws_iam_role(self, logical_id: str, props: dict[str, Any]) -> None:
-        p = self.r(props)
-        name = self.resolver.resolve({"Ref": logical_id})
-        role = self.client("iam").create_role(
-            RoleName=name,
-            AssumeRolePolicyDocument=json.dumps(p["AssumeRolePolicyDocument"]),
-            Description=p.get("Description", ""),
-        )["Role"]
-        self.resolver.attributes[(logical_id, "Arn")] = role["Arn"]
+    def _create_runtime(self, logical: str) -> None:
+        resource = self.resources[logical]
+        kind = resource["Type"]
+        props = self.resolver.resolve(resource.get("Properties", {}))
+        try:
+            created = RUNTIME_TYPES[kind](logical, props, self.ctx)
+        except Exception as exc:  # noqa: BLE001 - the AWS error names the problem
+            raise DeployError(f"{logical} ({kind}): {type(exc).__name__}: {exc}") from exc
+        self.out.physical_ids[logical] = created.ref
+        for attribute, value in created.attributes.items():
+            self.out.attributes[(logical, attribute)] = value
+        self.out.by_runtime.append(logical)
 
-    def _aws_sagemaker_modelpackagegroup(self, logical_id: str, props: dict[str, Any]) -> None:
-        p = self.r(props)
-        self.client("sagemaker").create_model_package_group(
-            ModelPackageGroupName=p["ModelPackageGroupName"],
-            ModelPackageGroupDescription=p.get("ModelPackageGroupDescription", ""),
-        )
 
-    def _aws_sagemaker_pipeline(self, logical_id: str, props: dict[str, Any]) -> None:
-        p = self.r(props)
-        definition = p["PipelineDefinition"]
-        if "PipelineDefinitionBody" not in definition:
-            raise UnsupportedIntrinsic("PipelineDefinition without PipelineDefinitionBody")
-        body = definition["PipelineDefinitionBody"]
-        json.loads(body)  # a Sub that left the body invalid must fail the deploy here
-        arn = self.client("sagemaker").create_pipeline(
-            PipelineName=p["PipelineName"],
-            PipelineDefinition=body,
-            RoleArn=p["RoleArn"],
-            PipelineDescription=p.get("PipelineDescription", ""),
-        )["PipelineArn"]
-        self.out.pipelines[p["PipelineName"]] = arn
+def _output_key(logical: str, attribute: str) -> str:
+    return re.sub(r"[^A-Za-z0-9]", "", f"{logical}{attribute}")
 
-    def _aws_cloudwatch_alarm(self, logical_id: str, props: dict[str, Any]) -> None:
-        p = self.r(props)
-        self.client("cloudwatch").put_metric_alarm(**p)
-        self.out.alarms[p["AlarmName"]] = p
 
-    def _aws_cloudwatch_dashboard(self, logical_id: str, props: dict[str, Any]) -> None:
-        p = self.r(props)
-        self.client("cloudwatch").put_dashboard(
-            DashboardName=p["DashboardName"], DashboardBody=p["DashboardBody"]
-        )
+def _topological(subset: set[str], deps: dict[str, set[str]]) -> list[str]:
+    ordered: list[str] = []
+    seen: set[str] = set()
 
-    # -- recorded: the runtime runs these itself -------------------------------------------
-
-    def _aws_lambda_function(self, logical_id: str, props: dict[str, Any]) -> None:
-        name = self.resolver.resolve({"Ref": logical_id})
-        # Layers (Powertools) are installed in the local environment; Code is this checkout.
-        env = self.r(props.get("Environment", {}).get("Variables", {}))
-        self.out.functions[name] = FunctionSpec(
-            logical_id=logical_id,
-            name=name,
-            handler=props["Handler"],
-            environment={k: str(v) for k, v in env.items()},
-            timeout=int(props.get("Timeout", 3)),
-            memory=int(props.get("MemorySize", 128)),
-            arn=self.resolver.resolve({"Fn::GetAtt": [logical_id, "Arn"]}),
-        )
-
-    def _aws_lambda_eventinvokeconfig(self, logical_id: str, props: dict[str, Any]) -> None:
-        # Applied after every function is recorded, whatever the template order.
-        self._invoke_configs.append((logical_id, self.r(props)))
-
-    def _apply_invoke_config(self, logical_id: str, p: dict[str, Any]) -> None:
-        function = self.out.functions.get(str(p["FunctionName"]).rsplit(":", 1)[-1])
-        if function is None:
-            self.out.unsupported.append(f"{logical_id}: EventInvokeConfig of unknown function")
+    def visit(node: str) -> None:
+        if node in seen:
             return
-        function.max_retry_attempts = int(p.get("MaximumRetryAttempts", 2))
-        destination = p.get("DestinationConfig", {})
-        function.on_failure_arn = destination.get("OnFailure", {}).get("Destination")
-        if destination.get("OnSuccess"):
-            self.out.unsupported.append(f"{logical_id}: EventInvokeConfig OnSuccess")
+        seen.add(node)
+        for dep in sorted(deps.get(node, ())):
+            if dep in subset:
+                visit(dep)
+        ordered.append(node)
 
-    def _aws_events_rule(self, logical_id: str, props: dict[str, Any]) -> None:
-        p = self.r(props)
-        name = p.get("Name") or self.resolver.resolve({"Ref": logical_id})
-        if p.get("EventBusName", "default") != "default":
-            raise UnsupportedIntrinsic(f"event bus {p['EventBusName']} (only the default bus)")
-        targets = [self._target(logical_id, t) for t in p.get("Targets", [])]
-        self.out.rules.append(
-            RuleSpec(
-                logical_id=logical_id,
-                name=name,
-                arn=f"arn:aws:events:{self.cloud.region}:{self.cloud.account}:rule/{name}",
-                pattern=p.get("EventPattern"),
-                schedule=p.get("ScheduleExpression"),
-                enabled=p.get("State", "ENABLED") == "ENABLED",
-                targets=targets,
-            )
-        )
-
-    def _target(self, rule_id: str, t: dict[str, Any]) -> TargetSpec:
-        arn = t["Arn"]
-        for key in ("Input", "InputPath", "InputTransformer"):
-            if key in t:
-                raise UnsupportedIntrinsic(f"rule target {t['Id']}: {key}")
-        dlq = t.get("DeadLetterConfig", {}).get("Arn")
-        if ":lambda:" in arn and ":function:" in arn:
-            return TargetSpec(t["Id"], arn, "lambda", arn.rsplit(":", 1)[-1], dlq)
-        if ":sagemaker:" in arn and ":pipeline/" in arn:
-            params = {
-                x["Name"]: str(x["Value"])
-                for x in t.get("SageMakerPipelineParameters", {}).get("PipelineParameterList", [])
-            }
-            return TargetSpec(t["Id"], arn, "pipeline", arn.rsplit("/", 1)[-1], dlq, params)
-        raise UnsupportedIntrinsic(f"rule target {t['Id']}: target type of {arn}")
+    for node in sorted(subset):
+        visit(node)
+    return ordered
 
 
-def deploy(template: dict[str, Any], cloud: Any) -> Deployment:
-    """Create the template's resources in `cloud` (a started LocalCloud) and record the rest."""
-    return _Deployer(template, cloud).run()
+def deploy(template: dict[str, Any], cloud: Any, *, stack_name: str) -> Deployment:
+    """Create every resource of `template` in `cloud` (a started LocalCloud) as stack
+    `stack_name`; raise DeployError naming what cannot be deployed."""
+    return _Deployer(template, cloud, stack_name).run()

@@ -26,12 +26,19 @@ class ModelLoadError(Exception):
     """The model cannot be served (missing archive, handler, or model_fn failed)."""
 
 
-class BadRequest(Exception):
-    """The model's handlers rejected the request (what the container answers with a 4xx)."""
+class ContainerError(Exception):
+    """The serving container answered with an HTTP error: `status` and its message.
 
+    The inference toolkit SageMaker's framework containers serve with turns an exception that
+    carries a `status_code` (its `GenericInferenceToolkitError`, for example) into that status,
+    and any other exception from the handlers into a 500
+    (https://github.com/aws/sagemaker-inference-toolkit, `transformer.py`). The host does the
+    same, so a model's own way of rejecting a request is what decides 4xx or 5xx.
+    """
 
-class ModelFailed(Exception):
-    """The model's handlers crashed on the request (a 5xx from the container)."""
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
 
 
 @dataclass
@@ -47,10 +54,11 @@ class LoadedModel:
             data = self.module.input_fn(body, content_type)
             prediction = self.module.predict_fn(data, self.model)
             result = self.module.output_fn(prediction, accept)
-        except (ValueError, KeyError, TypeError, IndexError) as exc:
-            raise BadRequest(f"{type(exc).__name__}: {exc}") from exc
-        except Exception as exc:  # noqa: BLE001 - the model's own bug, reported as the container would
-            raise ModelFailed(f"{type(exc).__name__}: {exc}") from exc
+        except Exception as exc:  # noqa: BLE001 - whatever the handlers raise, the container answers
+            status = getattr(exc, "status_code", None)
+            if not isinstance(status, int) or not 400 <= status <= 599:
+                status = 500
+            raise ContainerError(status, f"{type(exc).__name__}: {exc}") from exc
         # The container lets output_fn return the body alone or (body, content type).
         out, out_type = result if isinstance(result, tuple) else (result, accept)
         return (out.encode("utf-8") if isinstance(out, str) else bytes(out)), out_type

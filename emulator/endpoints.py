@@ -1,40 +1,36 @@
-"""Serving SageMaker endpoints locally: the InvokeEndpoint contract, capture, metrics, blue/green.
+"""SageMaker endpoints, hosted locally: the endpoint API, InvokeEndpoint, capture, metrics and
+blue/green updates.
 
-`apply` is what CreateEndpoint and UpdateEndpoint do: it returns at once (the endpoint is
-Creating/Updating, as in AWS) and a worker loads the models of the endpoint config from moto,
-then serves them. An update with a DeploymentConfig runs the canary: a share of requests goes to
-the new fleet (green) for the wait interval while the rollback alarms are watched; any alarm in
-ALARM rolls back to blue, silently as AWS does: the endpoint ends IN_SERVICE on the old config.
-moto's endpoint record is updated before each event, so `describe_endpoint` agrees with it.
+The host owns the endpoint records (moto has no UpdateEndpoint and serves nothing), so
+`DescribeEndpoint` always says what really serves. `create` and `update` return at once, as in
+AWS (the endpoint is Creating/Updating); a worker loads the endpoint config's models under the
+model's own execution role and settles the endpoint. An update with a DeploymentConfig runs the
+canary: a share of requests goes to the new fleet for the wait interval while the rollback alarms
+are watched; an alarm in ALARM rolls back to the old fleet, silently as AWS does: the endpoint ends
+InService on the old config. Every status change is emitted as `SageMaker Endpoint State Change`.
 """
 
 from __future__ import annotations
 
-import json
 import logging
 import threading
 import time
-import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
-from urllib.parse import unquote
 
-from emulator.clients import local_client
+from emulator.aws_events import endpoint_event
 from emulator.endpoint_capture import CaptureConfig, CaptureWriter
-from emulator.endpoint_models import BadRequest, LoadedModel, ModelFailed, load_model
+from emulator.endpoint_models import ContainerError, LoadedModel, load_model
+from emulator.front import ServiceError
 
 log = logging.getLogger(__name__)
 
-ENDPOINT_EVENT = "SageMaker Endpoint State Change"
 _POLL = 0.2  # seconds between alarm checks during a canary
-
-
-class EndpointBusy(ValueError):
-    """An update was asked for while the endpoint is still creating or updating."""
+MAX_BODY_BYTES = 6 * 1024 * 1024  # InvokeEndpoint's payload limit
+BUSY = ("Creating", "Updating", "SystemUpdating", "RollingBack", "Deleting")
 
 
 @dataclass
@@ -44,14 +40,21 @@ class Fleet:
     config_name: str
     variants: list[tuple[dict[str, Any], LoadedModel]]  # (ProductionVariant, model)
     capture: CaptureConfig | None
+    capture_writer: CaptureWriter | None = None
 
 
 @dataclass
 class _Endpoint:
     name: str
     arn: str
+    config_name: str  # what DescribeEndpoint shows: the serving config once settled
     created: datetime
+    modified: datetime
+    tags: dict[str, str]
     status: str = "Creating"
+    failure_reason: str | None = None
+    pending_config: str | None = None
+    last_deployment_config: dict[str, Any] | None = None
     blue: Fleet | None = None
     green: Fleet | None = None
     green_percent: float = 0.0
@@ -69,109 +72,185 @@ class _Endpoint:
             return self.green if to_green else self.blue
 
 
+def _not_found(name: str, arn: str) -> ServiceError:
+    return ServiceError("ValidationException", f'Could not find endpoint "{arn}".')
+
+
 class EndpointHost:
     def __init__(
         self,
         *,
-        endpoint_url: str,
+        cloud: Any,
         scratch_dir: Path,
         emit: Callable[[dict], None],
         alarm_state: Callable[[str], str],
         time_scale: float = 1.0,
-        region: str = "us-east-1",
-        account_id: str = "123456789012",
         capture_batch: int = 50,
     ) -> None:
-        self.endpoint_url = endpoint_url
+        self.cloud = cloud
         self.scratch_dir = Path(scratch_dir).resolve()
         self.emit = emit
         self.alarm_state = alarm_state
         self.time_scale = time_scale
-        self.region = region
-        self.account_id = account_id
+        self.region = cloud.region
+        self.account_id = cloud.account
         self._endpoints: dict[str, _Endpoint] = {}
         self._lock = threading.Lock()
-        self._server: ThreadingHTTPServer | None = None
-        self._s3 = self._client("s3")
-        self._capture: dict[str, CaptureWriter] = {}  # by endpoint name
         self._capture_batch = capture_batch
+        self._writers: list[CaptureWriter] = []
 
-    # -- the seams -------------------------------------------------------------------------
+    def _arn(self, name: str) -> str:
+        return f"arn:aws:sagemaker:{self.region}:{self.account_id}:endpoint/{name.lower()}"
 
-    @property
-    def url(self) -> str:
-        """Base URL for a `sagemaker-runtime` client's endpoint_url; starts the server lazily."""
+    # -- the SageMaker API ---------------------------------------------------------------
+
+    def create(self, name: str, config_name: str, tags: dict[str, str] | None = None) -> str:
+        self._config(config_name)  # unknown configs fail the call, as in AWS
+        now = datetime.now(UTC)
         with self._lock:
-            if self._server is None:
-                self._server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(self))
-                self._server.daemon_threads = True
-                threading.Thread(
-                    target=self._server.serve_forever, name="endpoint-host", daemon=True
-                ).start()
-            host, port = self._server.server_address[:2]
-        return f"http://{host}:{port}"
+            if name in self._endpoints:
+                arn = self._endpoints[name].arn
+                raise ServiceError(
+                    "ValidationException", f'Cannot create already existing endpoint "{arn}".'
+                )
+            endpoint = _Endpoint(name, self._arn(name), config_name, now, now, tags or {})
+            self._endpoints[name] = endpoint
+        self._publish(endpoint)
+        self._start(endpoint, config_name, None)
+        return endpoint.arn
 
-    def apply(
-        self, *, endpoint_name: str, endpoint_config_name: str, deployment_config: dict | None
-    ) -> None:
-        """Create the endpoint or update it to the config; returns at once (see `wait`)."""
+    def update(self, name: str, config_name: str, deployment_config: dict | None) -> str:
+        endpoint = self._get(name)
+        self._config(config_name)
         with self._lock:
-            endpoint = self._endpoints.get(endpoint_name)
-            if endpoint is not None and not endpoint.done.is_set():
-                raise EndpointBusy(
-                    f"endpoint {endpoint_name} is {endpoint.status}; "
-                    "wait for InService before updating it"
+            if endpoint.status in BUSY:
+                raise ServiceError(
+                    "ValidationException", f'Cannot update in-progress endpoint "{endpoint.arn}".'
                 )
-            if endpoint is None:
-                arn = f"arn:aws:sagemaker:{self.region}:{self.account_id}:endpoint/{endpoint_name}"
-                endpoint = _Endpoint(endpoint_name, arn, datetime.now(UTC))
-                self._endpoints[endpoint_name] = endpoint
-                self._capture[endpoint_name] = CaptureWriter(
-                    self._s3, endpoint_name, self._capture_batch
+            if endpoint.status == "Failed":
+                # https://docs.aws.amazon.com/sagemaker/latest/APIReference/API_UpdateEndpoint.html:
+                # an endpoint that failed to create must be deleted and created again.
+                raise ServiceError(
+                    "ValidationException",
+                    f'Cannot update endpoint "{endpoint.arn}" in status Failed; delete it '
+                    "and create it again.",
                 )
+            endpoint.status, endpoint.failure_reason = "Updating", None
+            endpoint.pending_config = config_name
             endpoint.done.clear()
-            blue = endpoint.blue
-            endpoint.status = "Creating" if blue is None else "Updating"
-        if blue is None:
-            self._publish(endpoint, endpoint_config_name, "CREATING")
-        else:  # as in AWS, the old config shows until the update is done
-            self._publish(endpoint, blue.config_name, "UPDATING")
-        threading.Thread(
-            target=self._apply,
-            args=(endpoint, endpoint_config_name, deployment_config),
-            name=f"endpoint-{endpoint_name}",
-            daemon=True,
-        ).start()
+        self._publish(endpoint)
+        self._start(endpoint, config_name, deployment_config)
+        return endpoint.arn
+
+    def delete(self, name: str) -> None:
+        endpoint = self._get(name)
+        with self._lock:
+            if endpoint.status in ("Creating", "Updating", "Deleting", "RollingBack"):
+                raise ServiceError(
+                    "ValidationException", f'Cannot delete in-progress endpoint "{endpoint.arn}".'
+                )
+            endpoint.status = "Deleting"
+        self._publish(endpoint)
+        with self._lock:
+            self._endpoints.pop(name, None)
+            endpoint.blue = endpoint.green = None
+        endpoint.done.set()
+
+    def describe(self, name: str) -> dict[str, Any]:
+        endpoint = self._get(name)
+        fleet = endpoint.blue
+        out: dict[str, Any] = {
+            "EndpointName": endpoint.name,
+            "EndpointArn": endpoint.arn,
+            "EndpointConfigName": endpoint.config_name,
+            "ProductionVariants": _variants(fleet),
+            "EndpointStatus": endpoint.status,
+            "CreationTime": endpoint.created,
+            "LastModifiedTime": endpoint.modified,
+        }
+        if fleet is not None and fleet.capture is not None:
+            out["DataCaptureConfig"] = {
+                "EnableCapture": True,
+                "CaptureStatus": "Started",
+                "CurrentSamplingPercentage": int(fleet.capture.sampling_percent),
+                "DestinationS3Uri": fleet.capture.destination,
+            }
+        if endpoint.failure_reason:
+            out["FailureReason"] = endpoint.failure_reason
+        if endpoint.last_deployment_config:
+            out["LastDeploymentConfig"] = endpoint.last_deployment_config
+        if endpoint.pending_config and endpoint.status == "Updating":
+            out["PendingDeploymentSummary"] = {
+                "EndpointConfigName": endpoint.pending_config,
+                "StartTime": endpoint.modified,
+            }
+        return out
+
+    def list(self) -> list[dict[str, Any]]:
+        with self._lock:
+            endpoints = list(self._endpoints.values())
+        return [
+            {
+                "EndpointName": e.name,
+                "EndpointArn": e.arn,
+                "CreationTime": e.created,
+                "LastModifiedTime": e.modified,
+                "EndpointStatus": e.status,
+            }
+            for e in sorted(endpoints, key=lambda e: e.created, reverse=True)
+        ]
+
+    def _get(self, name: str) -> _Endpoint:
+        with self._lock:
+            endpoint = self._endpoints.get(name)
+        if endpoint is None:
+            raise _not_found(name, self._arn(name))
+        return endpoint
+
+    def _config(self, config_name: str) -> dict[str, Any]:
+        sagemaker = self.cloud.client("sagemaker")
+        try:
+            return sagemaker.describe_endpoint_config(EndpointConfigName=config_name)
+        except sagemaker.exceptions.ClientError as exc:
+            raise ServiceError(
+                "ValidationException", f'Could not find endpoint configuration "{config_name}".'
+            ) from exc
+
+    # -- what tests and the runtime wait on ------------------------------------------------
 
     def wait(self, endpoint_name: str, timeout: float) -> str:
         """The endpoint's status once it settles (InService or Failed)."""
-        endpoint = self._endpoints.get(endpoint_name)
-        if endpoint is None:
-            raise KeyError(f"endpoint {endpoint_name} was never applied here")
+        endpoint = self._get(endpoint_name)
         if not endpoint.done.wait(timeout):
             raise TimeoutError(f"endpoint {endpoint_name} still {endpoint.status} after {timeout}s")
         return endpoint.status
 
     def serving_config(self, endpoint_name: str) -> str | None:
-        endpoint = self._endpoints.get(endpoint_name)
+        with self._lock:
+            endpoint = self._endpoints.get(endpoint_name)
         return None if endpoint is None or endpoint.blue is None else endpoint.blue.config_name
 
     def flush(self) -> None:
         """Write every buffered capture record to S3."""
-        for writer in list(self._capture.values()):
+        for writer in list(self._writers):
             writer.flush()
 
     def close(self) -> None:
         self.flush()
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
 
     # -- deploying -------------------------------------------------------------------------
 
+    def _start(self, endpoint: _Endpoint, config_name: str, deployment: dict | None) -> None:
+        threading.Thread(
+            target=self._apply,
+            args=(endpoint, config_name, deployment),
+            name=f"endpoint-{endpoint.name}",
+            daemon=True,
+        ).start()
+
     def _apply(self, endpoint: _Endpoint, config_name: str, deployment: dict | None) -> None:
         try:
-            fleet = self._load_fleet(config_name)
+            fleet = self._load_fleet(endpoint.name, config_name)
         except Exception as exc:  # noqa: BLE001 - any load failure fails this deployment
             log.warning("endpoint %s: %s", endpoint.name, exc)
             reason = f"{type(exc).__name__}: {exc}"
@@ -189,7 +268,8 @@ class EndpointHost:
             if alarm is None:
                 endpoint.blue = fleet
             endpoint.green, endpoint.green_percent = None, 0.0
-        served = endpoint.blue.config_name
+        endpoint.last_deployment_config = deployment
+        served = endpoint.blue.config_name  # type: ignore[union-attr]
         reason = None if alarm is None else f"rolled back: alarm {alarm} in ALARM"
         self._settle(endpoint, "InService", served, reason)
 
@@ -234,15 +314,18 @@ class EndpointHost:
                 return None
             time.sleep(min(_POLL, remaining))
 
-    def _load_fleet(self, config_name: str) -> Fleet:
-        sm = self._client("sagemaker")
+    def _load_fleet(self, endpoint_name: str, config_name: str) -> Fleet:
+        sm = self.cloud.client("sagemaker")
         config = sm.describe_endpoint_config(EndpointConfigName=config_name)
         variants = []
+        role = None
         for variant in config["ProductionVariants"]:
             model = sm.describe_model(ModelName=variant["ModelName"])
             container = model.get("PrimaryContainer") or (model.get("Containers") or [{}])[0]
+            # SageMaker reads the artifact and writes capture as the model's execution role.
+            role = self.cloud.assume_role(model["ExecutionRoleArn"], "SageMaker")
             loaded = load_model(
-                s3=self._s3,
+                s3=self.cloud.client("s3", role),
                 name=variant["ModelName"],
                 container=container,
                 scratch=self.scratch_dir / "models",
@@ -250,62 +333,36 @@ class EndpointHost:
             variants.append((variant, loaded))
         if not variants:
             raise ValueError(f"endpoint config {config_name} has no production variants")
-        return Fleet(config_name, variants, CaptureConfig.from_endpoint_config(config))
+        capture = CaptureConfig.from_endpoint_config(config)
+        fleet = Fleet(config_name, variants, capture)
+        if capture is not None:
+            writer = CaptureWriter(self.cloud.client("s3", role), endpoint_name, self._capture_batch)
+            fleet.capture_writer = writer
+            self._writers.append(writer)
+        return fleet
 
-    def _settle(
-        self, endpoint: _Endpoint, status: str, config_name: str, reason: str | None
-    ) -> None:
-        endpoint.status = status
-        event_status = "IN_SERVICE" if status == "InService" else "FAILED"
-        self._publish(endpoint, config_name, event_status, reason)
+    def _settle(self, endpoint: _Endpoint, status: str, config_name: str, reason: str | None) -> None:
+        with self._lock:
+            endpoint.status = status
+            endpoint.config_name = config_name
+            endpoint.failure_reason = reason
+            endpoint.pending_config = None
+        self._publish(endpoint)
         endpoint.done.set()
 
-    def _publish(
-        self, endpoint: _Endpoint, config_name: str, status: str, reason: str | None = None
-    ) -> None:
-        moto_status = {
-            "CREATING": "Creating",
-            "UPDATING": "Updating",
-            "IN_SERVICE": "InService",
-            "FAILED": "Failed",
-        }[status]
-        try:
-            set_moto_endpoint_state(
-                endpoint.name,
-                config_name,
-                moto_status,
-                reason,
-                region=self.region,
-                account_id=self.account_id,
-            )
-        except Exception:  # noqa: BLE001 - the event must still go out
-            log.exception("updating moto's record of endpoint %s failed", endpoint.name)
-        blue = endpoint.blue
-        fleet = blue if blue is not None and blue.config_name == config_name else None
-        now = datetime.now(UTC)
-        detail: dict[str, Any] = {
-            "EndpointName": endpoint.name,
-            "EndpointArn": endpoint.arn,
-            "EndpointConfigName": config_name,
-            "ProductionVariants": _variant_detail(fleet, now),
-            "EndpointStatus": status,
-            "CreationTime": int(endpoint.created.timestamp() * 1000),
-            "LastModifiedTime": int(now.timestamp() * 1000),
-            "Tags": {},
-        }
-        if reason:
-            detail["FailureReason"] = reason
-        event = {
-            "version": "0",
-            "id": str(uuid.uuid4()),
-            "detail-type": ENDPOINT_EVENT,
-            "source": "aws.sagemaker",
-            "account": self.account_id,
-            "time": now.strftime("%Y-%m-%dT%H:%M:%SZ"),
-            "region": self.region,
-            "resources": [endpoint.arn],
-            "detail": detail,
-        }
+    def _publish(self, endpoint: _Endpoint) -> None:
+        endpoint.modified = datetime.now(UTC)
+        event = endpoint_event(
+            name=endpoint.name,
+            arn=endpoint.arn,
+            config_name=endpoint.config_name,
+            status=endpoint.status,
+            variants=_variants(endpoint.blue, millis=True),
+            created=endpoint.created,
+            modified=endpoint.modified,
+            failure_reason=endpoint.failure_reason,
+            tags=endpoint.tags,
+        )
         try:
             self.emit(event)
         except Exception:  # noqa: BLE001 - a broken subscriber must not stop serving
@@ -320,40 +377,52 @@ class EndpointHost:
         content_type: str,
         accept: str,
         inference_id: str | None = None,
-    ) -> tuple[int, dict[str, str], bytes]:
-        """(HTTP status, headers, body) of one InvokeEndpoint request."""
-        endpoint = self._endpoints.get(name)
+    ) -> tuple[dict[str, str], bytes]:
+        """(headers, body) of one InvokeEndpoint answer; AWS's errors raise ServiceError
+        (https://docs.aws.amazon.com/sagemaker/latest/APIReference/API_runtime_InvokeEndpoint.html)."""
+        with self._lock:
+            endpoint = self._endpoints.get(name)
         fleet = endpoint.route() if endpoint is not None else None
         if endpoint is None or fleet is None:
-            message = f"Endpoint {name} of account {self.account_id} not found."
-            return _error(404, "ValidationError", message)
+            raise ServiceError(
+                "ValidationError", f"Endpoint {name} of account {self.account_id} not found."
+            )
+        if len(body) > MAX_BODY_BYTES:
+            raise ServiceError(
+                "ValidationError",
+                f"Request payload of {len(body)} bytes exceeds the 6 MB limit of InvokeEndpoint.",
+                413,
+            )
         variant, model = fleet.variants[0]
         variant_name = variant["VariantName"]
         started = time.perf_counter()
         try:
             out, out_type = model.invoke(body, content_type, accept)
-        except BadRequest as exc:
-            self._metrics(name, variant_name, started, client_error=True)
-            return _error(400, "ModelError", f"Received client error (400) from model: {exc}")
-        except ModelFailed as exc:
-            self._metrics(name, variant_name, started, server_error=True)
-            return _error(424, "ModelError", f"Received server error (500) from model: {exc}")
+        except ContainerError as exc:
+            client_side = exc.status < 500
+            self._metrics(name, variant_name, started, client_error=client_side, server_error=not client_side)
+            kind = "client" if client_side else "server"
+            group = f"/aws/sagemaker/Endpoints/{name}"
+            raise ServiceError(
+                "ModelError",
+                f"Received {kind} error ({exc.status}) from primary with message \"{exc}\". "
+                f"See the log group {group} in account {self.account_id} for more information.",
+                424,
+                OriginalStatusCode=exc.status,
+                OriginalMessage=str(exc),
+                LogStreamArn=f"arn:aws:logs:{self.region}:{self.account_id}:log-group:{group}",
+            ) from exc
         self._metrics(name, variant_name, started)
-        if fleet.capture is not None:
-            writer = self._capture[name]
-            if writer.sampled(fleet.capture):
-                writer.record(
-                    fleet.capture,
-                    variant_name,
-                    request=(content_type, body),
-                    response=(out_type, out),
-                    inference_id=inference_id,
-                )
-        return (
-            200,
-            {"Content-Type": out_type, "x-Amzn-Invoked-Production-Variant": variant_name},
-            out,
-        )
+        writer = fleet.capture_writer
+        if fleet.capture is not None and writer is not None and writer.sampled(fleet.capture):
+            writer.record(
+                fleet.capture,
+                variant_name,
+                request=(content_type, body),
+                response=(out_type, out),
+                inference_id=inference_id,
+            )
+        return {"Content-Type": out_type, "x-Amzn-Invoked-Production-Variant": variant_name}, out
 
     def _metrics(
         self,
@@ -364,6 +433,8 @@ class EndpointHost:
         client_error: bool = False,
         server_error: bool = False,
     ) -> None:
+        """What SageMaker publishes per invocation; 4XX/5XX count the model's own answers
+        (https://docs.aws.amazon.com/sagemaker/latest/dg/monitoring-cloudwatch.html)."""
         latency_us = (time.perf_counter() - started) * 1e6
         dims = [
             {"Name": "EndpointName", "Value": endpoint},
@@ -376,7 +447,7 @@ class EndpointHost:
             ("Invocation5XXErrors", float(server_error), "None"),
         ]
         try:
-            self._client("cloudwatch").put_metric_data(
+            self.cloud.client("cloudwatch").put_metric_data(
                 Namespace="AWS/SageMaker",
                 MetricData=[
                     {"MetricName": n, "Value": v, "Unit": u, "Dimensions": dims} for n, v, u in data
@@ -385,99 +456,24 @@ class EndpointHost:
         except Exception:  # noqa: BLE001 - metrics are best effort, as in AWS
             log.exception("putting endpoint metrics failed")
 
-    def _client(self, service: str) -> Any:
-        return local_client(service, endpoint_url=self.endpoint_url, region=self.region)
 
-
-def set_moto_endpoint_state(
-    endpoint_name: str,
-    config_name: str,
-    status: str,
-    failure_reason: str | None = None,
-    *,
-    region: str = "us-east-1",
-    account_id: str = "123456789012",
-) -> None:
-    """Make moto's endpoint record say what is really serving (moto runs in this process)."""
-    from moto.sagemaker.models import sagemaker_backends
-
-    from emulator.moto_patches import record_endpoint_state
-
-    backend = sagemaker_backends[account_id][region]
-    endpoint = backend.endpoints.get(endpoint_name)
-    config = backend.endpoint_configs.get(config_name)
-    if endpoint is None:
-        if config is None:
-            return  # neither known to moto: nothing to keep consistent
-        endpoint = backend.create_endpoint(endpoint_name, config_name, tags=[])
-    record_endpoint_state(
-        endpoint, status, config_name=config_name, config=config, failure_reason=failure_reason
-    )
-
-
-def _variant_detail(fleet: Fleet | None, now: datetime) -> list[dict[str, Any]]:
+def _variants(fleet: Fleet | None, *, millis: bool = False) -> list[dict[str, Any]]:
     if fleet is None:
         return []
+    now = datetime.now(UTC)
     out = []
     for variant, model in fleet.variants:
         count = int(variant.get("InitialInstanceCount", 1))
         weight = float(variant.get("InitialVariantWeight", 1.0))
+        resolved: Any = int(now.timestamp() * 1000) if millis else now
         out.append(
             {
-                "DesiredInstanceCount": count,
-                "CurrentInstanceCount": count,
-                "DesiredWeight": weight,
-                "CurrentWeight": weight,
                 "VariantName": variant["VariantName"],
-                "DeployedImages": [
-                    {"SpecifiedImage": model.image, "ResolutionTime": int(now.timestamp() * 1000)}
-                ],
+                "DeployedImages": [{"SpecifiedImage": model.image, "ResolutionTime": resolved}],
+                "CurrentWeight": weight,
+                "DesiredWeight": weight,
+                "CurrentInstanceCount": count,
+                "DesiredInstanceCount": count,
             }
         )
     return out
-
-
-def _error(status: int, code: str, message: str) -> tuple[int, dict[str, str], bytes]:
-    headers = {"Content-Type": "application/json", "x-amzn-ErrorType": code}
-    return status, headers, json.dumps({"ErrorCode": code, "message": message}).encode()
-
-
-def _handler(host: EndpointHost) -> type[BaseHTTPRequestHandler]:
-    class Handler(BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"
-
-        def do_GET(self) -> None:  # noqa: N802 - the http.server protocol
-            if self.path == "/ping":
-                self._send(200, {"Content-Type": "text/plain"}, b"")
-            else:
-                self._send(*_error(404, "UnknownOperationException", f"no route {self.path}"))
-
-        def do_POST(self) -> None:  # noqa: N802
-            parts = self.path.split("?", 1)[0].strip("/").split("/")
-            length = int(self.headers.get("Content-Length") or 0)
-            body = self.rfile.read(length) if length else b""
-            if len(parts) != 3 or parts[0] != "endpoints" or parts[2] != "invocations":
-                self._send(*_error(404, "UnknownOperationException", f"no route {self.path}"))
-                return
-            self._send(
-                *host.invoke(
-                    unquote(parts[1]),
-                    body,
-                    self.headers.get("Content-Type") or "application/octet-stream",
-                    self.headers.get("Accept") or "application/json",
-                    self.headers.get("X-Amzn-SageMaker-Inference-Id"),
-                )
-            )
-
-        def _send(self, status: int, headers: dict[str, str], body: bytes) -> None:
-            self.send_response(status)
-            for key, value in headers.items():
-                self.send_header(key, value)
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-        def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
-            log.debug("endpoint host: " + format, *args)
-
-    return Handler

@@ -25,6 +25,10 @@ class Resolver:
     # Physical ids and attributes of resources the runtime has created, by logical id.
     physical_ids: dict[str, str] = field(default_factory=dict)
     attributes: dict[tuple[str, str], str] = field(default_factory=dict)
+    stack_name: str = "local"
+    # Strict: a reference to a resource not created yet is an error, never a computed name
+    # (the deployer); otherwise names come from the name properties (template assertions).
+    strict: bool = False
 
     @property
     def pseudo(self) -> dict[str, str]:
@@ -33,7 +37,7 @@ class Resolver:
             "AWS::Region": self.region,
             "AWS::Partition": self.partition,
             "AWS::URLSuffix": "amazonaws.com",
-            "AWS::StackName": "local",
+            "AWS::StackName": self.stack_name,
             "AWS::NoValue": "",
         }
 
@@ -84,6 +88,8 @@ class Resolver:
         resource = self.template.get("Resources", {}).get(name)
         if resource is None:
             raise UnsupportedIntrinsic(f"Ref {name}: no such resource or parameter")
+        if self.strict:
+            raise UnsupportedIntrinsic(f"Ref {name}: the resource does not exist yet")
         return self._default_physical_id(name, resource)
 
     def _default_physical_id(self, logical_id: str, resource: dict[str, Any]) -> str:
@@ -111,6 +117,8 @@ class Resolver:
         resource = self.template.get("Resources", {}).get(logical_id)
         if resource is None:
             raise UnsupportedIntrinsic(f"Fn::GetAtt {logical_id}.{attribute}: no such resource")
+        if self.strict:
+            raise UnsupportedIntrinsic(f"Fn::GetAtt {logical_id}.{attribute}: not known yet")
         kind, name = resource["Type"], self._ref(logical_id)
         arn = f"arn:{self.partition}"
         computed = {

@@ -3,9 +3,10 @@
 `start` runs the execution in a worker thread: steps in dependency order, one at a time (same
 order every run, which matters more here than parallelism), Processing and Training steps as
 local processes (`emulator.pipeline_jobs`), Condition and Fail steps evaluated in-process,
-RegisterModel steps as a CreateModelPackage call to moto. Every execution status change is
-emitted as the AWS event and written to moto's own execution record, so `describe_pipeline_
-execution` through boto3 agrees with the events.
+RegisterModel steps as a CreateModelPackage call. The executor keeps the execution records the
+SageMaker provider answers `DescribePipelineExecution`, `ListPipelineExecutions` and
+`ListPipelineExecutionSteps` from, and emits every status change as the AWS event. Jobs and their
+S3 transfers run with credentials of the pipeline's role, as SageMaker runs them.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from emulator import pipeline_jobs as jobs
-from emulator.clients import local_client
+from emulator.aws_events import pipeline_execution_event
 from emulator.pipeline_functions import (
     Context,
     DefinitionError,
@@ -36,8 +37,6 @@ from emulator.pipeline_functions import (
 
 log = logging.getLogger(__name__)
 
-PIPELINE_EVENT = "SageMaker Model Building Pipeline Execution Status Change"
-MODEL_PACKAGE_EVENT = "SageMaker Model Package State Change"
 SUPPORTED_STEPS = ("Processing", "Training", "Condition", "Fail", "RegisterModel")
 
 
@@ -46,15 +45,38 @@ class StepFailed(Exception):
 
 
 @dataclass
-class _Execution:
+class Execution:
     arn: str
     pipeline_arn: str
+    role_arn: str
+    parameters: dict[str, str]
+    display_name: str
+    description: str = ""
     status: str = "Executing"
     failure_reason: str | None = None
     started: datetime = field(default_factory=lambda: datetime.now(UTC))
+    modified: datetime = field(default_factory=lambda: datetime.now(UTC))
     ended: datetime | None = None
     steps: list[dict[str, Any]] = field(default_factory=list)
     done: threading.Event = field(default_factory=threading.Event)
+    credentials: Any = None
+
+    def describe(self) -> dict[str, Any]:
+        """The DescribePipelineExecution answer."""
+        out: dict[str, Any] = {
+            "PipelineArn": self.pipeline_arn,
+            "PipelineExecutionArn": self.arn,
+            "PipelineExecutionDisplayName": self.display_name,
+            "PipelineExecutionStatus": self.status,
+            "PipelineExecutionDescription": self.description,
+            "CreationTime": self.started,
+            "LastModifiedTime": self.modified,
+            "CreatedBy": {},
+            "LastModifiedBy": {},
+        }
+        if self.failure_reason:
+            out["FailureReason"] = self.failure_reason
+        return out
 
 
 def _iso(value: datetime) -> str:
@@ -69,31 +91,20 @@ def _arn_parts(arn: str) -> tuple[str, str]:
     return parts[3], parts[4]
 
 
-def moto_execution(execution_arn: str) -> Any | None:
-    """moto's in-memory record of the execution (moto runs in this process), or None."""
-    from moto.sagemaker.models import sagemaker_backends
-
-    region, account = _arn_parts(execution_arn)
-    pipeline_name = execution_arn.split("/")[1]
-    backend = sagemaker_backends[account][region]
-    pipeline = backend.pipelines.get(pipeline_name)
-    return None if pipeline is None else pipeline.pipeline_executions.get(execution_arn)
-
-
 class PipelineExecutor:
     def __init__(
         self,
         *,
-        endpoint_url: str,
+        cloud: Any,
         scratch_dir: Path,
         emit: Callable[[dict], None],
         code_dir: Path | None = None,
     ) -> None:
-        self.endpoint_url = endpoint_url
+        self.cloud = cloud
         self.scratch_dir = Path(scratch_dir).resolve()
         self.emit = emit
         self.code_dir = code_dir
-        self._executions: dict[str, _Execution] = {}
+        self._executions: dict[str, Execution] = {}
         self._lock = threading.Lock()
 
     # -- the seams -------------------------------------------------------------------------
@@ -105,12 +116,23 @@ class PipelineExecutor:
         execution_arn: str,
         definition: dict,
         parameters: dict[str, str],
-    ) -> None:
-        record = _Execution(arn=execution_arn, pipeline_arn=pipeline_arn)
+        role_arn: str,
+        display_name: str | None = None,
+        description: str = "",
+    ) -> Execution:
+        record = Execution(
+            arn=execution_arn,
+            pipeline_arn=pipeline_arn,
+            role_arn=role_arn,
+            parameters=dict(parameters),
+            display_name=display_name or f"execution-{int(datetime.now(UTC).timestamp() * 1000)}",
+            description=description,
+        )
         with self._lock:
             if execution_arn in self._executions:
                 raise ValueError(f"execution {execution_arn} already started")
             self._executions[execution_arn] = record
+        record.credentials = self.cloud.assume_role(role_arn, "SageMaker")
         self._status(record, "Executing", previous=None)
         worker = threading.Thread(
             target=self._run,
@@ -119,6 +141,19 @@ class PipelineExecutor:
             daemon=True,
         )
         worker.start()
+        return record
+
+    def executions(self, pipeline_arn: str | None = None) -> list[Execution]:
+        with self._lock:
+            return [
+                e
+                for e in self._executions.values()
+                if pipeline_arn is None or e.pipeline_arn.lower() == pipeline_arn.lower()
+            ]
+
+    def execution(self, execution_arn: str) -> Execution | None:
+        with self._lock:
+            return self._executions.get(execution_arn)
 
     def steps(self, execution_arn: str) -> list[dict]:
         """ListPipelineExecutionSteps' PipelineExecutionSteps: newest first, as AWS sorts them."""
@@ -138,13 +173,13 @@ class PipelineExecutor:
 
     # -- running ---------------------------------------------------------------------------
 
-    def _record(self, execution_arn: str) -> _Execution:
+    def _record(self, execution_arn: str) -> Execution:
         with self._lock:
             if execution_arn not in self._executions:
                 raise KeyError(f"no execution {execution_arn} was started here")
             return self._executions[execution_arn]
 
-    def _run(self, record: _Execution, definition: dict, overrides: dict[str, str]) -> None:
+    def _run(self, record: Execution, definition: dict, overrides: dict[str, str]) -> None:
         try:
             ctx = self._context(record, definition, overrides)
             for step in _ordered(definition.get("Steps", [])):
@@ -157,7 +192,7 @@ class PipelineExecutor:
         else:
             self._finish(record, "Succeeded", None)
 
-    def _context(self, record: _Execution, definition: dict, overrides: dict[str, str]) -> Context:
+    def _context(self, record: Execution, definition: dict, overrides: dict[str, str]) -> Context:
         try:
             values = parameter_values(definition.get("Parameters", []), overrides)
         except DefinitionError as exc:
@@ -172,7 +207,7 @@ class PipelineExecutor:
         }
         return Context(parameters=values, execution=execution)
 
-    def _step(self, record: _Execution, step: dict, ctx: Context) -> None:
+    def _step(self, record: Execution, step: dict, ctx: Context) -> None:
         name, kind = step["Name"], step.get("Type", "")
         item: dict[str, Any] = {
             "StepName": name,
@@ -206,7 +241,7 @@ class PipelineExecutor:
                 item["FailureReason"] = reason
 
     def _run_step(
-        self, record: _Execution, step: dict, ctx: Context, item: dict[str, Any]
+        self, record: Execution, step: dict, ctx: Context, item: dict[str, Any]
     ) -> list[dict]:
         """Runs one step; returns the steps of the branch a Condition step chose."""
         name, kind = step["Name"], step["Type"]
@@ -223,14 +258,16 @@ class PipelineExecutor:
             raise StepFailed(message)
         args = resolve(step["Arguments"], ctx)
         if kind == "RegisterModel":
-            arn = self._register(args, record, region)
+            arn = self._register(args, record)
             item["Metadata"] = {"RegisterModel": {"Arn": arn}}
             ctx.steps[name] = {**args, "ModelPackageArn": arn}
             return []
         job = _job_name(record.arn, name)
         work = self.scratch_dir / ctx.execution["PipelineExecutionId"] / name
-        env = jobs.JobEnv(endpoint_url=self.endpoint_url, region=region, code_dir=self.code_dir)
-        s3 = self._client("s3", region)
+        env = jobs.JobEnv(
+            cloud_env=self.cloud.env(record.credentials), region=region, code_dir=self.code_dir
+        )
+        s3 = self._client("s3", record)
         if kind == "Processing":
             job_arn = f"arn:aws:sagemaker:{region}:{account}:processing-job/{job}"
             item["Metadata"] = {"ProcessingJob": {"Arn": job_arn}}
@@ -274,84 +311,46 @@ class PipelineExecutor:
                     f"property file {spec['PropertyFileName']} ({spec['FilePath']}): {exc}"
                 ) from exc
 
-    def _register(self, args: dict, record: _Execution, region: str) -> str:
-        client = self._client("sagemaker", region)
+    def _register(self, args: dict, record: Execution) -> str:
+        client = self._client("sagemaker", record)
         try:
-            arn = client.create_model_package(**args)["ModelPackageArn"]
+            return client.create_model_package(**args)["ModelPackageArn"]
         except Exception as exc:  # noqa: BLE001 - botocore validation and service errors alike
             raise StepFailed(f"CreateModelPackage: {exc}") from exc
-        described = client.describe_model_package(ModelPackageName=arn)
-        described.pop("ResponseMetadata", None)
-        self._emit(MODEL_PACKAGE_EVENT, record, [arn], _jsonable(described))
-        return arn
 
-    def _client(self, service: str, region: str) -> Any:
-        return local_client(service, endpoint_url=self.endpoint_url, region=region)
+    def _client(self, service: str, record: Execution) -> Any:
+        return self.cloud.client(service, record.credentials)
 
     # -- status and events -----------------------------------------------------------------
 
-    def _finish(self, record: _Execution, status: str, reason: str | None) -> None:
+    def _finish(self, record: Execution, status: str, reason: str | None) -> None:
         record.failure_reason = reason
         record.ended = datetime.now(UTC)
         previous = record.status
         self._status(record, status, previous=previous)
         record.done.set()
 
-    def _status(self, record: _Execution, status: str, previous: str | None) -> None:
+    def _status(self, record: Execution, status: str, previous: str | None) -> None:
         record.status = status
-        moto = _safe_moto_execution(record.arn)
-        if moto is not None:
-            moto.pipeline_execution_status = status
-            moto.pipeline_execution_failure_reason = record.failure_reason
-            moto.last_modified_time = datetime.now(UTC)
-        detail: dict[str, Any] = {
-            "pipelineExecutionDisplayName": getattr(moto, "pipeline_execution_display_name", None)
-            or f"execution-{int(record.started.timestamp() * 1000)}",
-            "currentPipelineExecutionStatus": status,
-        }
-        if previous is not None:
-            detail["previousPipelineExecutionStatus"] = previous
-        detail["executionStartTime"] = _iso(record.started)
-        if record.ended is not None:
-            detail["executionEndTime"] = _iso(record.ended)
-        detail["pipelineExecutionDescription"] = (
-            getattr(moto, "pipeline_execution_description", None) or ""
+        record.modified = datetime.now(UTC)
+        event = pipeline_execution_event(
+            pipeline_arn=record.pipeline_arn,
+            execution_arn=record.arn,
+            status=status,
+            previous=previous,
+            started=record.started,
+            ended=record.ended,
+            display_name=record.display_name,
+            description=record.description,
         )
-        detail["pipelineArn"] = record.pipeline_arn
-        detail["pipelineExecutionArn"] = record.arn
-        self._emit(PIPELINE_EVENT, record, [record.pipeline_arn, record.arn], detail)
-
-    def _emit(
-        self, detail_type: str, record: _Execution, resources: list[str], detail: dict[str, Any]
-    ) -> None:
-        region, account = _arn_parts(record.arn)
-        event = {
-            "version": "0",
-            "id": str(uuid.uuid4()),
-            "detail-type": detail_type,
-            "source": "aws.sagemaker",
-            "account": account,
-            "time": _iso(datetime.now(UTC)),
-            "region": region,
-            "resources": resources,
-            "detail": detail,
-        }
         try:
             self.emit(event)
         except Exception:  # noqa: BLE001 - a broken subscriber must not stop the pipeline
-            log.exception("emitting %s for %s failed", detail_type, record.arn)
+            log.exception("emitting the status of %s failed", record.arn)
 
 
 def jobs_text(value: Any) -> str:
     return value if isinstance(value, str) else json.dumps(value)
-
-
-def _safe_moto_execution(arn: str) -> Any | None:
-    try:
-        return moto_execution(arn)
-    except Exception:  # noqa: BLE001 - moto absent or the ARN unknown to it: events still flow
-        log.debug("no moto record for %s", arn, exc_info=True)
-        return None
 
 
 def _job_name(execution_arn: str, step: str) -> str:
@@ -379,13 +378,3 @@ def _ordered(steps: list[dict]) -> list[dict]:
         done.append(ready[0])
         placed.add(ready[0]["Name"])
     return done
-
-
-def _jsonable(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {k: _jsonable(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_jsonable(v) for v in value]
-    if isinstance(value, datetime):
-        return _iso(value)
-    return value

@@ -8,6 +8,7 @@ the job's `/opt/ml/output/message` (processing) or `/opt/ml/output/failure` (tra
 
 from __future__ import annotations
 
+import hashlib
 import io
 import json
 import os
@@ -32,7 +33,7 @@ class JobFailed(Exception):
 
 @dataclass(frozen=True)
 class JobEnv:
-    endpoint_url: str
+    cloud_env: dict[str, str]  # endpoint, region and the job role's credentials
     region: str
     code_dir: Path | None  # a local checkout to run instead of the definition's code bundle
     timeout: float = 3600.0
@@ -41,13 +42,9 @@ class JobEnv:
         keep = ("PATH", "HOME", "LANG", "LC_ALL", "TMPDIR", "SYSTEMROOT")
         env = {k: os.environ[k] for k in keep if k in os.environ}
         env.update({k: str(v) for k, v in extra.items()})
+        env.update(self.cloud_env)
         env.update(
             {
-                "AWS_ENDPOINT_URL": self.endpoint_url,
-                "AWS_ACCESS_KEY_ID": "testing",
-                "AWS_SECRET_ACCESS_KEY": "testing",
-                "AWS_DEFAULT_REGION": self.region,
-                "AWS_REGION": self.region,
                 "OMP_NUM_THREADS": "1",
                 "PYTHONUNBUFFERED": "1",
                 "PYTHONDONTWRITEBYTECODE": "1",
@@ -64,21 +61,62 @@ def split_s3(uri: str) -> tuple[str, str]:
 
 
 def download(s3: Any, uri: str, dest: Path) -> int:
-    """S3Prefix semantics: every object whose key starts with the URI's key, paths kept."""
+    """S3Prefix semantics: every object whose key starts with the URI's key, each written under
+    `dest` at the path `local_paths` gives it."""
     bucket, prefix = split_s3(uri)
     dest.mkdir(parents=True, exist_ok=True)
-    count = 0
-    for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
-        for obj in page.get("Contents", []):
-            key = obj["Key"]
-            if key.endswith("/"):
-                continue  # a folder marker
-            rel = key[len(prefix) :].lstrip("/") or key.rsplit("/", 1)[-1]
-            target = dest / rel
-            target.parent.mkdir(parents=True, exist_ok=True)
-            s3.download_file(bucket, key, str(target))
-            count += 1
-    return count
+    keys = [
+        obj["Key"]
+        for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix)
+        for obj in page.get("Contents", [])
+        if not obj["Key"].endswith("/")  # a folder marker
+    ]
+    for key, rel in local_paths(keys, prefix).items():
+        target = dest.joinpath(*rel)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        s3.download_file(bucket, key, str(target))
+    return len(keys)
+
+
+_MAX_NAME_BYTES = 255  # the longest file name Linux and macOS file systems take
+
+
+def _safe_segment(segment: str) -> str:
+    """One path segment that names a file inside its folder and nothing else."""
+    if segment in (".", ".."):
+        segment = segment.replace(".", "%2E")
+    segment = segment.replace("\\", "%5C").replace("\0", "%00")
+    raw = segment.encode("utf-8")
+    if len(raw) > _MAX_NAME_BYTES:
+        digest = hashlib.sha256(raw).hexdigest()[:16]
+        head = raw[: _MAX_NAME_BYTES - len(digest) - 1].decode("utf-8", "ignore")
+        segment = f"{head}~{digest}"
+    return segment
+
+
+def local_paths(keys: list[str], prefix: str) -> dict[str, tuple[str, ...]]:
+    """Key -> path segments under the job's folder. S3 keys are not paths: `a/../../x` must not
+    climb out of the folder, `a` and `a/b` can both exist, and a segment can be longer than a
+    file name may be. Segments `.` and `..` are escaped, empty ones dropped, long ones shortened
+    with a digest, and a key that is also a folder of another key gets a `~object` suffix; the
+    mapping is the same for the same keys, and no two keys share a path."""
+    out: dict[str, tuple[str, ...]] = {}
+    for key in keys:
+        rel = key[len(prefix) :] if key.startswith(prefix) else key
+        parts = tuple(_safe_segment(p) for p in rel.split("/") if p)
+        out[key] = parts or (_safe_segment(key.rsplit("/", 1)[-1] or "object"),)
+    folders = {parts[:i] for parts in out.values() for i in range(1, len(parts))}
+    taken: set[tuple[str, ...]] = set()
+    for key in sorted(out):
+        parts = out[key]
+        if parts in folders:
+            parts = (*parts[:-1], _safe_segment(f"{parts[-1]}~object"))
+        while parts in taken or parts in folders:
+            digest = hashlib.sha256(key.encode()).hexdigest()[:8]
+            parts = (*parts[:-1], _safe_segment(f"{parts[-1]}~{digest}"))
+        taken.add(parts)
+        out[key] = parts
+    return out
 
 
 def upload(s3: Any, source: Path, uri: str) -> None:

@@ -1,32 +1,30 @@
-"""The whole local runtime, wired: moto, the deployed template, the bus, alarms, pipelines and
-endpoints. `mlops demo` and `mlops local up` both run one of these.
+"""The whole local runtime, wired: the front over moto, the providers, the deployed template, the
+bus, the Lambda service, alarms, pipelines and endpoints. `mlops demo` and `mlops local up` both
+run one of these.
 """
 
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from unittest import mock
 
-from moto.sagemakerruntime.responses import SageMakerRuntimeResponse
-
-from emulator.alarms import AlarmEvaluator
+from emulator import providers
+from emulator.alarms import AlarmEvaluator, MetricStore
 from emulator.assets import publish_assets
 from emulator.bus import EventBus
+from emulator.cloud import LocalCloud
 from emulator.deployer import Deployment, deploy
 from emulator.endpoints import EndpointHost
+from emulator.intrinsics import Resolver
+from emulator.lambdas import LambdaService
 from emulator.pipeline_executor import PipelineExecutor
-from emulator.server import LocalCloud
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 CDK_OUT = REPO_ROOT / "cdk.out"
-
-
-class UnsupportedTemplate(RuntimeError):
-    """The template cannot be run locally; the message names what is unsupported."""
 
 
 @dataclass(frozen=True)
@@ -68,18 +66,25 @@ def load_stack(config_path: Path, cdk_out: Path = CDK_OUT) -> SynthesizedStack:
 
 
 class LocalRuntime:
-    """Start with `with LocalRuntime(template=..., scratch_dir=...) as runtime:`.
+    """Start with `with LocalRuntime(stack=..., scratch_dir=...) as runtime:`.
 
-    `time_scale` shortens the waits a deployment would really take (the canary bake time), so
-    the demo's blue/green update runs in seconds with the same steps.
+    `time_scale` shortens the waits AWS would really take (a canary's bake time, Lambda's retry
+    backoff), so the demo's blue/green update runs in seconds with the same steps.
     """
 
     def __init__(
-        self, *, stack: SynthesizedStack, scratch_dir: Path, time_scale: float = 0.01, port: int = 0
+        self,
+        *,
+        stack: SynthesizedStack,
+        scratch_dir: Path,
+        time_scale: float = 0.01,
+        port: int = 0,
+        log_dir: Path | None = None,
     ) -> None:
         self.stack = stack
         self.template = stack.template
-        self.scratch_dir = scratch_dir
+        self.scratch_dir = Path(scratch_dir).resolve()
+        self.log_dir = Path(log_dir).resolve() if log_dir else self.scratch_dir / "logs"
         self.time_scale = time_scale
         self.port = port
         self._stack = contextlib.ExitStack()
@@ -87,6 +92,36 @@ class LocalRuntime:
     def start(self) -> LocalRuntime:
         try:
             self.cloud: LocalCloud = self._stack.enter_context(LocalCloud(port=self.port))
+            self.lambdas = LambdaService(
+                self.cloud,
+                scratch_dir=self.scratch_dir / "functions",
+                log_dir=self.log_dir,
+                time_scale=self.time_scale,
+            ).start()
+            self._stack.callback(self.lambdas.stop)
+            self.bus = EventBus(self.cloud, self.lambdas).start()
+            self._stack.callback(self.bus.stop)
+            self.metrics = MetricStore()
+            self.alarms = AlarmEvaluator(self.cloud, self.metrics, self.bus.put)
+            self.executor = PipelineExecutor(
+                cloud=self.cloud, scratch_dir=self.scratch_dir / "pipelines", emit=self.bus.put
+            )
+            self.endpoints = EndpointHost(
+                cloud=self.cloud,
+                scratch_dir=self.scratch_dir / "endpoints",
+                emit=self.bus.put,
+                alarm_state=self.alarms.alarm_state,
+                time_scale=self.time_scale,
+            )
+            self._stack.callback(self.endpoints.close)
+            self.providers = providers.install(
+                self.cloud,
+                bus=self.bus,
+                lambdas=self.lambdas,
+                executor=self.executor,
+                endpoints=self.endpoints,
+                metrics=self.metrics,
+            )
             publish_assets(
                 self.stack.cdk_out,
                 self.stack.name,
@@ -94,31 +129,10 @@ class LocalRuntime:
                 account=self.cloud.account,
                 region=self.cloud.region,
             )
-            self.deployment: Deployment = deploy(self.template, self.cloud)
-            if self.deployment.unsupported:
-                raise UnsupportedTemplate(
-                    "the template uses what the local runtime cannot run: "
-                    + ", ".join(self.deployment.unsupported)
-                )
-            self.bus: EventBus = self._stack.enter_context(EventBus(self.cloud, self.deployment))
-            self.alarms = AlarmEvaluator(self.cloud, self.deployment.alarms, self.bus.put)
-            self.executor = PipelineExecutor(
-                endpoint_url=self.cloud.endpoint_url,
-                scratch_dir=self.scratch_dir / "pipelines",
-                emit=self.bus.put,
+            self.deployment: Deployment = deploy(
+                self.template, self.cloud, stack_name=self.stack.name
             )
-            self.endpoints = EndpointHost(
-                endpoint_url=self.cloud.endpoint_url,
-                scratch_dir=self.scratch_dir / "endpoints",
-                emit=self.bus.put,
-                alarm_state=self.alarms.alarm_state,
-                time_scale=self.time_scale,
-            )
-            self._stack.callback(self.endpoints.close)
-            self.cloud.use_executor(self.executor)
-            self.cloud.use_endpoint_host(self.endpoints)
-            self.cloud.emit = self.bus.put
-            self._stack.enter_context(self._serve_invocations_through_moto())
+            self._register_function_code()
         except BaseException:
             self._stack.close()
             raise
@@ -133,31 +147,38 @@ class LocalRuntime:
     def __exit__(self, *_exc: object) -> None:
         self.stop()
 
-    def _serve_invocations_through_moto(self) -> Any:
-        """`sagemaker-runtime` InvokeEndpoint on the same URL as every other service: moto
-        answers it with canned data, so its response handler is pointed at the endpoint host."""
-        host = self.endpoints
+    def _register_function_code(self) -> None:
+        resolver = Resolver(
+            self.template,
+            account=self.cloud.account,
+            region=self.cloud.region,
+            physical_ids=self.deployment.physical_ids,
+            attributes=self.deployment.attributes,
+            stack_name=self.stack.name,
+        )
+        for logical, name in self.deployment.of_type("AWS::Lambda::Function").items():
+            code = resolver.resolve(self.template["Resources"][logical]["Properties"]["Code"])
+            self.lambdas.register_code(name, code["S3Bucket"], code["S3Key"])
 
-        def invoke_endpoint(response: SageMakerRuntimeResponse) -> tuple[int, dict, bytes]:
-            name = response.path.split("/")[2]
-            headers = {k.lower(): v for k, v in response.headers.items()}
-            status, out_headers, body = host.invoke(
-                name,
-                response.body if isinstance(response.body, bytes) else response.body.encode(),
-                headers.get("content-type", "text/csv"),
-                headers.get("accept", "*/*"),
-                headers.get("x-amzn-sagemaker-inference-id"),
-            )
-            return status, out_headers, body
+    def settle(self, timeout: float = 60.0) -> bool:
+        """Wait until the bus and every invocation it caused are idle."""
+        return self.bus.drain(timeout)
 
-        return mock.patch.object(SageMakerRuntimeResponse, "invoke_endpoint", invoke_endpoint)
+    # Names the loop needs, from the deployed functions rather than guessed.
+    @functools.cached_property
+    def _function_environments(self) -> dict[str, dict[str, str]]:
+        lam = self.cloud.client("lambda")
+        out = {}
+        for name in self.deployment.of_type("AWS::Lambda::Function").values():
+            conf = lam.get_function_configuration(FunctionName=name)
+            out[conf["Handler"]] = dict(conf.get("Environment", {}).get("Variables", {}))
+        return out
 
-    # Names the loop needs, from the deployment rather than guessed.
     def function_env(self, short_name: str) -> dict[str, str]:
-        for spec in self.deployment.functions.values():
-            if spec.handler == f"functions.{short_name}.handler.lambda_handler":
-                return spec.environment
-        raise KeyError(f"no function with handler functions.{short_name}")
+        handler = f"functions.{short_name}.handler.lambda_handler"
+        if handler not in self._function_environments:
+            raise KeyError(f"no function with handler {handler}")
+        return self._function_environments[handler]
 
     @property
     def data_bucket(self) -> str:
@@ -178,14 +199,14 @@ class LocalRuntime:
     @property
     def monitoring_rule(self) -> str:
         """The schedule that starts the monitoring pipeline (rate(1 hour) in the template)."""
-        for rule in self.deployment.rules:
+        for rule in self.bus.rules():
             if rule.schedule and any(t.kind == "pipeline" for t in rule.targets):
                 return rule.name
-        raise KeyError("the deployment has no scheduled rule that starts a pipeline")
+        raise KeyError("no scheduled rule starts a pipeline")
 
     @property
     def monitoring_pipeline(self) -> str:
-        rule = self.deployment.rule(self.monitoring_rule)
+        rule = self.bus.rule(self.monitoring_rule)
         return next(t.name for t in rule.targets if t.kind == "pipeline")
 
     @property

@@ -1,0 +1,35 @@
+"""The one table of what the runtime owns: a provider per service, each installing its
+operations and observers on the front. Everything not listed here is moto's, untouched."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from emulator.providers.cloudwatch import CloudWatchProvider
+from emulator.providers.events import EventsProvider
+from emulator.providers.lambda_ import LambdaProvider
+from emulator.providers.s3 import S3Provider
+from emulator.providers.sagemaker import SageMakerProvider
+from emulator.providers.sagemaker_runtime import SageMakerRuntimeProvider
+
+
+def install(
+    cloud: Any,
+    *,
+    bus: Any,
+    lambdas: Any,
+    executor: Any,
+    endpoints: Any,
+    metrics: Any,
+) -> list[Any]:
+    providers = [
+        S3Provider(cloud, bus.put),
+        SageMakerProvider(cloud, executor=executor, endpoints=endpoints, emit=bus.put),
+        SageMakerRuntimeProvider(endpoints),
+        LambdaProvider(lambdas),
+        EventsProvider(cloud, bus),
+        CloudWatchProvider(metrics),
+    ]
+    for provider in providers:
+        provider.install(cloud.front)
+    return providers
