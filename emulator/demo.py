@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from emulator.lineage import lineage, render
+from mlops.lineage import lineage, render
 from emulator.runtime import LocalRuntime, load_stack
 
 TRAINING_ROWS = 3000

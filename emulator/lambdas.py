@@ -183,6 +183,7 @@ class _Function:
         self.cold_starts = 0
         self.lock = threading.Condition()
         self.durations: list[tuple[bool, float]] = []  # (cold, seconds) per invocation
+        self.closed = False
 
     def acquire(self, wait: bool) -> tuple[_Worker | None, bool]:
         with self.lock:
@@ -205,8 +206,10 @@ class _Function:
     def release(self, worker: _Worker | None) -> None:
         with self.lock:
             self.busy -= 1
-            if worker is not None and worker.alive:
+            if worker is not None and worker.alive and not self.closed:
                 self.idle.append(worker)
+            elif worker is not None:
+                worker.kill()
             self.lock.notify()
 
     def invoke(self, event: Any, request_id: str, *, wait: bool) -> Any:
@@ -227,7 +230,9 @@ class _Function:
             self.release(worker)
 
     def close(self) -> None:
+        """No new invocations here; idle environments end now, busy ones when they finish."""
         with self.lock:
+            self.closed = True
             for worker in self.idle:
                 worker.kill()
             self.idle.clear()
@@ -256,7 +261,7 @@ class LambdaService:
         self._threads: list[threading.Thread] = []
         self._delayed: list[Invocation] = []
         self._stopped = threading.Event()
-        self._code: dict[str, tuple[str, str]] = {}
+        self._code: dict[str, tuple[str, str, bytes]] = {}
 
     # -- lifecycle -------------------------------------------------------------------------
 
@@ -281,6 +286,14 @@ class LambdaService:
                 function.close()
 
     # -- configuration, from moto ----------------------------------------------------------
+
+    def invalidate(self, name: str) -> None:
+        """The function's configuration changed: new execution environments from now on."""
+        name = name.rsplit(":function:", 1)[-1].split(":", 1)[0]
+        with self._lock:
+            stale = self._functions.pop(name, None)
+        if stale is not None:
+            stale.close()
 
     def function(self, name: str) -> _Function:
         name = name.rsplit(":function:", 1)[-1].split(":", 1)[0]
@@ -318,18 +331,26 @@ class LambdaService:
         self.log_dir.mkdir(parents=True, exist_ok=True)
         return _Function(config, env, self.log_dir / f"{config.name}.log", self.concurrency)
 
-    def register_code(self, name: str, bucket: str, key: str) -> None:
-        """Where the deployment package of `name` is (the template's Code.S3Bucket/S3Key)."""
+    def register_code(self, name: str, *, bucket: str = "", key: str = "", zip_file: bytes = b"") -> None:
+        """Where the deployment package of `name` is: an S3 object (the template's
+        Code.S3Bucket/S3Key) or the zip a CreateFunction call carried. A function whose code
+        changes starts new execution environments, as Lambda does."""
         with self._lock:
-            self._code[name] = (bucket, key)
+            self._code[name] = (bucket, key, zip_file)
+        self.invalidate(name)
 
     def _unpack(self, name: str, sha: str) -> Path:
-        bucket, key = self._code[name]
-        target = self.scratch_dir / f"{name}-{(sha or key)[:12].replace('/', '_')}"
+        if name not in self._code:
+            raise KeyError(f"the deployment package of {name} is unknown to the local runtime")
+        bucket, key, zip_file = self._code[name]
+        target = self.scratch_dir / f"{name}-{(sha or key).replace('/', '_')[:16]}"
         if not (target / ".unpacked").exists():
             target.mkdir(parents=True, exist_ok=True)
             archive = target.with_suffix(".zip")
-            self.cloud.client("s3").download_file(bucket, key, str(archive))
+            if zip_file:
+                archive.write_bytes(zip_file)
+            else:
+                self.cloud.client("s3").download_file(bucket, key, str(archive))
             with zipfile.ZipFile(archive) as package:
                 package.extractall(target)
             archive.unlink()

@@ -30,8 +30,9 @@ def banner(runtime: LocalRuntime) -> list[str]:
         f"  artifacts bucket  {runtime.artifacts_bucket}",
         f"  model group       {runtime.model_group}  (approve: mlops approve --endpoint-url {url})",
         f"  endpoint          {runtime.endpoint_name}  (sagemaker-runtime on the same URL)",
-        "  credentials       any (AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing), "
+        "  credentials       any key you choose acts as the account's administrator; "
         "region us-east-1",
+        f"  function logs     {runtime.log_dir}",
         "  Ctrl-C stops it; every event the loop handles is printed below.",
     ]
 
@@ -86,7 +87,11 @@ def main(
         tempfile.TemporaryDirectory(dir=state_dir, prefix="run-") as scratch,
     ):
         with LocalRuntime(
-            stack=stack, scratch_dir=Path(scratch), port=port, time_scale=0.01
+            stack=stack,
+            scratch_dir=Path(scratch),
+            port=port,
+            time_scale=0.01,
+            log_dir=state_dir / "logs",
         ) as runtime:
             for line in banner(runtime):
                 out(line)

@@ -106,6 +106,13 @@ class PipelineExecutor:
         self.code_dir = code_dir
         self._executions: dict[str, Execution] = {}
         self._lock = threading.Lock()
+        self._stop = threading.Event()
+
+    def stop(self, timeout: float = 30.0) -> None:
+        """Stop every running job and wait for the executions to end (as Failed)."""
+        self._stop.set()
+        for record in self.executions():
+            record.done.wait(timeout)
 
     # -- the seams -------------------------------------------------------------------------
 
@@ -265,7 +272,10 @@ class PipelineExecutor:
         job = _job_name(record.arn, name)
         work = self.scratch_dir / ctx.execution["PipelineExecutionId"] / name
         env = jobs.JobEnv(
-            cloud_env=self.cloud.env(record.credentials), region=region, code_dir=self.code_dir
+            cloud_env=self.cloud.env(record.credentials),
+            region=region,
+            code_dir=self.code_dir,
+            stop=self._stop,
         )
         s3 = self._client("s3", record)
         if kind == "Processing":

@@ -15,7 +15,9 @@ import os
 import subprocess
 import sys
 import tarfile
-from dataclasses import dataclass
+import threading
+import time
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
@@ -37,6 +39,7 @@ class JobEnv:
     region: str
     code_dir: Path | None  # a local checkout to run instead of the definition's code bundle
     timeout: float = 3600.0
+    stop: threading.Event = field(default_factory=threading.Event)  # set: kill the job
 
     def base(self, extra: dict[str, str]) -> dict[str, str]:
         keep = ("PATH", "HOME", "LANG", "LC_ALL", "TMPDIR", "SYSTEMROOT")
@@ -157,20 +160,26 @@ def run(
     log: Path,
     timeout: float,
     reason_file: Path,
+    stop: threading.Event | None = None,
 ) -> None:
+    deadline = time.monotonic() + timeout
     with log.open("w", encoding="utf-8") as out:
-        try:
-            proc = subprocess.run(  # noqa: S603 - our own interpreter on the step's code
-                command,
-                cwd=cwd,
-                env=env,
-                stdout=out,
-                stderr=subprocess.STDOUT,
-                timeout=timeout,
-                check=False,
-            )
-        except subprocess.TimeoutExpired as exc:
-            raise JobFailed(f"ClientError: job exceeded {timeout:.0f}s") from exc
+        proc = subprocess.Popen(  # noqa: S603 - our own interpreter on the step's code
+            command, cwd=cwd, env=env, stdout=out, stderr=subprocess.STDOUT
+        )
+        while proc.poll() is None:
+            if stop is not None and stop.is_set():
+                proc.kill()
+                proc.wait()
+                raise JobFailed("ClientError: the job was stopped")
+            if time.monotonic() > deadline:
+                proc.kill()
+                proc.wait()
+                raise JobFailed(f"ClientError: job exceeded {timeout:.0f}s")
+            try:
+                proc.wait(0.1)
+            except subprocess.TimeoutExpired:
+                continue
     if proc.returncode == 0:
         return
     if reason_file.is_file() and reason_file.read_text("utf-8").strip():
@@ -213,6 +222,7 @@ def run_processing(args: dict[str, Any], *, job: str, work: Path, s3: Any, env: 
         log=work / "job.log",
         timeout=env.timeout,
         reason_file=opt_ml / "output" / "message",
+        stop=env.stop,
     )
     for out in outputs:
         s3_output = out["S3Output"]
@@ -268,6 +278,7 @@ def run_training(args: dict[str, Any], *, job: str, work: Path, s3: Any, env: Jo
         log=work / "job.log",
         timeout=float(args.get("StoppingCondition", {}).get("MaxRuntimeInSeconds", env.timeout)),
         reason_file=opt_ml / "output" / "failure",
+        stop=env.stop,
     )
     output_path = args["OutputDataConfig"]["S3OutputPath"].rstrip("/")
     uri = f"{output_path}/{job}/output/model.tar.gz"

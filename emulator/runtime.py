@@ -106,6 +106,7 @@ class LocalRuntime:
             self.executor = PipelineExecutor(
                 cloud=self.cloud, scratch_dir=self.scratch_dir / "pipelines", emit=self.bus.put
             )
+            self._stack.callback(self.executor.stop)
             self.endpoints = EndpointHost(
                 cloud=self.cloud,
                 scratch_dir=self.scratch_dir / "endpoints",
@@ -158,7 +159,7 @@ class LocalRuntime:
         )
         for logical, name in self.deployment.of_type("AWS::Lambda::Function").items():
             code = resolver.resolve(self.template["Resources"][logical]["Properties"]["Code"])
-            self.lambdas.register_code(name, code["S3Bucket"], code["S3Key"])
+            self.lambdas.register_code(name, bucket=code["S3Bucket"], key=code["S3Key"])
 
     def settle(self, timeout: float = 60.0) -> bool:
         """Wait until the bus and every invocation it caused are idle."""

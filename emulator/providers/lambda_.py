@@ -9,6 +9,7 @@ asynchronous invocation; 204 for a dry run; 429 when the function is at its conc
 
 from __future__ import annotations
 
+import base64
 import json
 from typing import Any
 
@@ -17,12 +18,41 @@ from emulator.lambdas import FunctionError, LambdaService, Throttled
 from emulator.requests import AwsRequest
 
 
+# Changes after which Lambda starts new execution environments.
+_CONFIGURATION_CHANGES = (
+    "UpdateFunctionConfiguration",
+    "PutFunctionConcurrency",
+    "DeleteFunctionConcurrency",
+    "PutFunctionEventInvokeConfig",
+    "UpdateFunctionEventInvokeConfig",
+    "DeleteFunctionEventInvokeConfig",
+    "DeleteFunction",
+)
+
+
 class LambdaProvider:
     def __init__(self, lambdas: LambdaService) -> None:
         self.lambdas = lambdas
 
     def install(self, front: Front) -> None:
         front.own("lambda", "Invoke", self.invoke)
+        front.observe("lambda", "CreateFunction", self._code_changed)
+        front.observe("lambda", "UpdateFunctionCode", self._code_changed)
+        for operation in _CONFIGURATION_CHANGES:
+            front.observe("lambda", operation, self._configuration_changed)
+
+    def _configuration_changed(self, request: AwsRequest, reply: Reply) -> None:
+        self.lambdas.invalidate(request.params["FunctionName"])
+
+    def _code_changed(self, request: AwsRequest, reply: Reply) -> None:
+        """moto keeps a function's code but offers no way to read it back: remember it here."""
+        p = request.params
+        code = p.get("Code", p)
+        name = p["FunctionName"].rsplit(":function:", 1)[-1]
+        if code.get("ZipFile"):
+            self.lambdas.register_code(name, zip_file=base64.b64decode(code["ZipFile"]))
+        elif code.get("S3Bucket"):
+            self.lambdas.register_code(name, bucket=code["S3Bucket"], key=code["S3Key"])
 
     def invoke(self, request: AwsRequest) -> Reply:
         p = request.params

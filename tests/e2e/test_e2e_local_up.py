@@ -44,7 +44,7 @@ def local_up(synthesize, tmp_path_factory):
         [
             sys.executable,
             "-m",
-            "emulator.cli",
+            "mlops.cli",
             "local",
             "up",
             "--port",
@@ -147,7 +147,7 @@ def test_aws_cli_upload_trains_boto3_approval_deploys_and_the_endpoint_predicts(
         [
             sys.executable,
             "-m",
-            "emulator.cli",
+            "mlops.cli",
             "status",
             "--endpoint-url",
             url,

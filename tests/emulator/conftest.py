@@ -1,10 +1,23 @@
-"""Emulator tests deploy the very template `cdk deploy` would (synthesized once per session)."""
+"""Emulator tests run the very template `cdk deploy` would (synthesized once per session) in a
+local runtime of their module; real clients (boto3, the AWS CLI) talk to it on its one URL."""
 
 from __future__ import annotations
 
+import json
+import os
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
+
+from emulator.runtime import LocalRuntime, SynthesizedStack
+
+AWS_CLI = str(Path(sys.executable).parent / "aws")
 
 
 @pytest.fixture(scope="session")
@@ -12,6 +25,49 @@ def dev_template(synthesize) -> dict[str, Any]:
     return synthesize("dev").raw
 
 
-# The SageMaker-side fixtures (module-scoped moto server, one executed training run) live in
-# sagemaker_fixtures.py; importing them here makes them visible to every test module.
-from sagemaker_fixtures import cloud, good_run  # noqa: E402, F401
+@pytest.fixture(scope="module")
+def runtime(synthesize, tmp_path_factory) -> Iterator[LocalRuntime]:
+    """The dev stack deployed in a local runtime of this module; retries and canary waits are
+    scaled down (time_scale) so a test sees them in seconds."""
+    dev = synthesize("dev")
+    scratch = tmp_path_factory.mktemp("runtime")
+    stack = SynthesizedStack(dev.name, dev.raw, dev.outdir)
+    with LocalRuntime(stack=stack, scratch_dir=scratch, time_scale=0.002) as started:
+        yield started
+
+
+def aws_cli(runtime: LocalRuntime, *args: str, check: bool = True) -> Any:
+    """Run the AWS CLI against the runtime, as a user would; its JSON answer (or stdout)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+    env |= {
+        "AWS_ACCESS_KEY_ID": "user-key",
+        "AWS_SECRET_ACCESS_KEY": "user-secret",
+        "AWS_DEFAULT_REGION": runtime.cloud.region,
+    }
+    done = subprocess.run(
+        [AWS_CLI, "--endpoint-url", runtime.cloud.endpoint_url, "--output", "json", *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if check:
+        assert done.returncode == 0, done.stderr
+    try:
+        return json.loads(done.stdout) if done.stdout.strip() else {}
+    except ValueError:
+        return done.stdout
+
+
+def wait_for(predicate: Callable[[], Any], timeout: float, what: str) -> Any:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(0.1)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def unique(prefix: str) -> str:
+    return f"{prefix}-{uuid.uuid4().hex[:8]}"

@@ -11,7 +11,7 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from emulator.cli import main
+from mlops.cli import main
 
 REPO = Path(__file__).resolve().parents[2]
 CONFIG = str(REPO / "config/dev.json")

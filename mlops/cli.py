@@ -1,5 +1,6 @@
 """The `mlops` command. `status`, `approve` and `lineage` work against a real AWS account with
-the user's credentials, or against the local runtime with `--endpoint-url`.
+the user's credentials, or against the local runtime with `--endpoint-url`; `demo` and
+`local up` run the local runtime (the `local` install extra).
 
     mlops status
     mlops approve --version 3
@@ -16,7 +17,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from emulator.lineage import LineageError, lineage, parse_at, render
+from mlops.lineage import LineageError, lineage, parse_at, render
 from infra.names import PhysicalNames
 
 DEFAULT_CONFIG = Path("config/dev.json")
@@ -75,12 +76,18 @@ def cmd_status(args: argparse.Namespace) -> int:
         )
     except sm.exceptions.ClientError:
         print(f"Endpoint {names.endpoint}: not deployed yet")
-    alarms = (
-        make("cloudwatch")
-        .describe_alarms(AlarmNamePrefix=names.drift_alarm_prefix, StateValue="ALARM")
-        .get("MetricAlarms", [])
+    # The state is filtered here: CloudWatch filters by both, but not every implementation of
+    # its API does (moto ignores StateValue when AlarmNamePrefix is given).
+    pages = make("cloudwatch").get_paginator("describe_alarms").paginate(
+        AlarmNamePrefix=names.drift_alarm_prefix, StateValue="ALARM"
     )
-    print(f"Drift alarms in ALARM: {', '.join(a['AlarmName'] for a in alarms) or 'none'}")
+    alarming = [
+        a["AlarmName"]
+        for page in pages
+        for a in page.get("MetricAlarms", [])
+        if a.get("StateValue") == "ALARM"
+    ]
+    print(f"Drift alarms in ALARM: {', '.join(alarming) or 'none'}")
     return 0
 
 
@@ -130,13 +137,24 @@ def cmd_lineage(args: argparse.Namespace) -> int:
     return 0
 
 
+def _local_runtime() -> None:
+    try:
+        import moto  # noqa: F401
+    except ImportError:
+        raise SystemExit(
+            "error: the local runtime is not installed: pip install 'serverless-mlops[local]'"
+        ) from None
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
+    _local_runtime()
     from emulator.demo import main as demo
 
     return demo(Path(args.config))
 
 
 def cmd_local_up(args: argparse.Namespace) -> int:
+    _local_runtime()
     from emulator.local_up import main as local_up
 
     return local_up(
