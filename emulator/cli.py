@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from emulator.lineage import LineageError, lineage, parse_at, render
+from infra.config import load_config
 from infra.names import PhysicalNames
 
 DEFAULT_CONFIG = Path("config/dev.json")
@@ -32,10 +33,8 @@ def _clients(args: argparse.Namespace) -> tuple[Any, PhysicalNames, str]:
     def make(service: str) -> Any:
         return session.client(service, **endpoint)
 
-    config = json.loads(Path(args.config).read_text())
-    prefix = f"{config['project_name']}-{config['stage']}"
+    names = load_config(Path(args.config)).names
     account = make("sts").get_caller_identity()["Account"]
-    names = PhysicalNames(prefix)
     region = session.region_name or "us-east-1"
     return make, names, names.bucket("artifacts", account, region)
 
@@ -75,9 +74,11 @@ def cmd_status(args: argparse.Namespace) -> int:
         )
     except sm.exceptions.ClientError:
         print(f"Endpoint {names.endpoint}: not deployed yet")
+    drift_alarms = load_config(Path(args.config)).drift_alarm_names
     alarms = (
         make("cloudwatch")
-        .describe_alarms(AlarmNamePrefix=names.drift_alarm_prefix, StateValue="ALARM")
+        # At most 100 names per call; the drift rule's pattern size keeps the list shorter.
+        .describe_alarms(AlarmNames=drift_alarms[:100], StateValue="ALARM")
         .get("MetricAlarms", [])
     )
     print(f"Drift alarms in ALARM: {', '.join(a['AlarmName'] for a in alarms) or 'none'}")
