@@ -15,7 +15,7 @@ from aws_cdk import App, Environment, Tags, Validations
 from aws_cdk import aws_lambda as lambda_
 from cdk_nag import AwsSolutionsChecks
 
-from infra.assets import REPO_ROOT, stage_lambda_package
+from infra.assets import REPO_ROOT, AssetError, stage_lambda_package
 from infra.config import ConfigError, StackConfig, load_config
 from infra.pipeline_definitions import build_pipeline_artifacts
 from infra.stacks.mlops_stack import MlopsStack
@@ -51,13 +51,14 @@ def build_stack(app: App, config: StackConfig, env: Mapping[str, str]) -> MlopsS
 
 
 def run(app: App) -> int:
-    """Synthesize the stage the `config` context names; a bad config exits 1 naming the key."""
+    """Synthesize the stage the `config` context names; a bad config exits 1 naming the key,
+    an asset that cannot be built exits 1 saying why."""
     try:
         config = load_config(config_path(app.node.try_get_context("config")))
-    except ConfigError as error:
+        build_stack(app, config, os.environ)
+    except (ConfigError, AssetError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
-    build_stack(app, config, os.environ)
     app.synth()
     return 0
 

@@ -11,8 +11,19 @@ import re
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
+from infra import quotas
+from infra.config_checks import aws_problems, raw_aws_problems
+from infra.names import PhysicalNames
+from infra.schedules import schedule_problem
 from pipelines.schema import DatasetSchema
 
 # Metrics the Evaluate step reports, and which way is better.
@@ -26,6 +37,9 @@ METRIC_DIRECTIONS: dict[str, dict[str, bool]] = {
     },
     "regression": {"r2": True, "rmse": False, "mae": False},
 }
+# Metrics that are shares (0 to 1); the others are errors in the target's units (above 0).
+# r2 may be negative, but a negative threshold would accept a model worse than the mean.
+SHARE_METRICS = frozenset({"accuracy", "f1", "roc_auc", "precision", "recall", "r2"})
 
 
 class ConfigError(ValueError):
@@ -33,7 +47,14 @@ class ConfigError(ValueError):
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # NaN and infinity are valid JSON for Python's reader; no setting here means either.
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
+
+
+def _raise_all(problems: list[str]) -> None:
+    """One error for several problems, one "<key>: <message>" per line (see `_describe`)."""
+    if problems:
+        raise ValueError("\n".join(problems))
 
 
 class MetricConfig(_Strict):
@@ -42,9 +63,29 @@ class MetricConfig(_Strict):
     # A new model may be worse than the live one by at most this much (absolute metric units).
     tolerance: float = Field(default=0.01, ge=0.0)
 
+    @model_validator(mode="after")
+    def _in_the_metric_range(self) -> MetricConfig:
+        problems = []
+        if self.name in SHARE_METRICS:
+            if not 0.0 <= self.threshold <= 1.0:
+                problems.append(
+                    f"threshold: {self.threshold} is outside 0 to 1, the range of {self.name}"
+                )
+            if self.tolerance > 1.0:
+                problems.append(
+                    f"tolerance: {self.tolerance} is above 1, the whole range of {self.name}"
+                )
+        elif self.threshold <= 0.0:
+            problems.append(
+                f"threshold: {self.threshold} is not above 0: {self.name} is an error that is "
+                "never negative, so no model would pass"
+            )
+        _raise_all(problems)
+        return self
+
 
 class DataConfig(_Strict):
-    allowed_extensions: tuple[str, ...] = (".csv",)
+    allowed_extensions: tuple[str, ...] = Field(default=(".csv",), min_length=1)
     allow_gzip: bool = True
     max_object_mb: int = Field(default=512, ge=1, le=5 * 1024 * 1024)
     quarantine_expiry_days: int = Field(default=90, ge=1)
@@ -63,14 +104,31 @@ class DriftConfig(_Strict):
     # The drift_score alarm: share of drifted features that triggers a retrain.
     score_threshold: float = Field(default=0.3, gt=0.0, le=1.0)
     evaluation_periods: int = Field(default=1, ge=1, le=24)
-    schedule: str = Field(default="rate(1 hour)", pattern=r"^(rate|cron)\(.+\)$")
+    schedule: str = "rate(1 hour)"
+
+    @field_validator("schedule")
+    @classmethod
+    def _valid_schedule(cls, expression: str) -> str:
+        return _schedule(expression)
 
 
 class RetrainConfig(_Strict):
     cooldown_hours: float = Field(default=6.0, ge=0.0)
     daily_cap: int = Field(default=3, ge=1)
     # Periodic retraining, e.g. "rate(7 days)"; None leaves the schedule out.
-    schedule: str | None = Field(default=None, pattern=r"^(rate|cron)\(.+\)$")
+    schedule: str | None = None
+
+    @field_validator("schedule")
+    @classmethod
+    def _valid_schedule(cls, expression: str | None) -> str | None:
+        return None if expression is None else _schedule(expression)
+
+
+def _schedule(expression: str) -> str:
+    problem = schedule_problem(expression)
+    if problem:
+        raise ValueError(problem)
+    return expression
 
 
 class ComputeConfig(_Strict):
@@ -87,6 +145,28 @@ class ComputeConfig(_Strict):
     )
     inference_instance_count: int = Field(default=1, ge=1, le=100)
 
+    @field_validator("processing_instance_count")
+    @classmethod
+    def _processing_runs_on_one_instance(cls, count: int) -> int:
+        if count > 1:
+            raise ValueError(
+                f"{count} instances would each run every processing step on the whole input "
+                "(no step shards its input yet, so each instance gets a full replica): keep 1 "
+                "and choose a larger processing_instance_type"
+            )
+        return count
+
+    @field_validator("training_instance_count")
+    @classmethod
+    def _training_runs_on_one_instance(cls, count: int) -> int:
+        if count > 1:
+            raise ValueError(
+                f"{count} instances would each fit the same model on the same data (the training "
+                "script fits one scikit-learn model, it does not train distributed): keep 1 "
+                "and choose a larger training_instance_type"
+            )
+        return count
+
 
 class DeploymentConfig(_Strict):
     canary_percent: int = Field(default=10, ge=1, le=99)
@@ -97,10 +177,43 @@ class DeploymentConfig(_Strict):
 
 
 class FunctionsConfig(_Strict):
-    # Reserved concurrency needs spare account concurrency; a new account with a quota of 10
-    # cannot reserve any, so it can be switched off.
-    reserve_concurrency: bool = True
+    # Reserved concurrency comes out of the account's Lambda pool, of which at least 100 must
+    # stay unreserved: a new account (a limit of 10) can reserve none. Off by default; to turn
+    # it on, state the account's limit (`aws lambda get-account-settings`).
+    reserve_concurrency: bool = False
     data_arrival_concurrency: int = Field(default=5, ge=1, le=100)
+    account_concurrency_limit: int | None = Field(default=None, ge=1)
+
+    @property
+    def reserved(self) -> dict[str, int]:
+        """Reserved concurrency per function (FUNCTIONS); the others scale freely."""
+        if not self.reserve_concurrency:
+            return {}
+        # A burst of uploads queues instead of fanning out into parallel guard contention.
+        return {"data_arrival": self.data_arrival_concurrency}
+
+    @model_validator(mode="after")
+    def _account_can_reserve(self) -> FunctionsConfig:
+        if not self.reserve_concurrency:
+            return self
+        total = sum(self.reserved.values())
+        needed = total + quotas.UNRESERVED_CONCURRENCY_MIN
+        limit = self.account_concurrency_limit
+        if limit is None:
+            raise ValueError(
+                f"account_concurrency_limit: required when reserve_concurrency is true: "
+                f"reserving {total} needs an account limit of at least {needed} (Lambda keeps "
+                f"{quotas.UNRESERVED_CONCURRENCY_MIN} unreserved); read yours with `aws lambda "
+                "get-account-settings` (AccountLimit.ConcurrentExecutions)"
+            )
+        if limit < needed:
+            raise ValueError(
+                f"account_concurrency_limit: {limit} is too low to reserve {total}: Lambda keeps "
+                f"{quotas.UNRESERVED_CONCURRENCY_MIN} unreserved, so the limit must be at least "
+                f"{needed} ({quotas.CONCURRENCY_URL}); request a quota increase or set "
+                "reserve_concurrency to false"
+            )
+        return self
 
 
 class StackConfig(_Strict):
@@ -116,16 +229,28 @@ class StackConfig(_Strict):
     deployment: DeploymentConfig = DeploymentConfig()
     functions: FunctionsConfig = FunctionsConfig()
     notification_email: str | None = Field(default=None, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
-    powertools_layer_version: int = Field(default=27, ge=1)
+    # Taken by the names of what `cdk destroy` retains (buckets, model registry), so the stack
+    # can be deployed again next to them (README, "Deploy again after cdk destroy").
+    retained_name_suffix: str | None = Field(default=None, pattern=r"^[a-z0-9]{1,8}$")
 
     @model_validator(mode="after")
-    def _metric_fits_problem(self) -> StackConfig:
+    def _fits_aws(self) -> StackConfig:
+        """Cross-field checks, all reported at once: the metric, every physical name, and what
+        the features add to the stack against AWS's limits."""
+        problems = []
         known = METRIC_DIRECTIONS[self.dataset.problem_type]
         if self.metric.name not in known:
-            raise ValueError(
+            problems.append(
                 f"metric.name: {self.metric.name!r} is not a {self.dataset.problem_type} metric; "
                 f"choose one of {sorted(known)}"
             )
+        problems += aws_problems(
+            self.names,
+            [f.name for f in self.dataset.features],
+            retrain_schedule=self.retrain.schedule is not None,
+            email=self.notification_email is not None,
+        )
+        _raise_all(problems)
         return self
 
     @property
@@ -134,33 +259,61 @@ class StackConfig(_Strict):
         return f"{self.project_name}-{self.stage}"
 
     @property
+    def names(self) -> PhysicalNames:
+        return PhysicalNames(self.prefix, self.retained_name_suffix or "")
+
+    @property
+    def drift_alarm_names(self) -> list[str]:
+        """The alarms that retrain: the drift rule and drift_retrain match exactly these."""
+        return self.names.drift_alarms(f.name for f in self.dataset.features)
+
+    @property
     def metric_greater_is_better(self) -> bool:
         return METRIC_DIRECTIONS[self.dataset.problem_type][self.metric.name]
 
 
-_KEYED_MESSAGE = re.compile(r"^Value error, (?P<key>[a-z_][a-z0-9_.]*): (?P<msg>.*)$", re.DOTALL)
+_KEYED_LINE = re.compile(r"^(?P<key>[a-z_][a-z0-9_.]*): (?P<msg>.*)$", re.DOTALL)
+_VALUE_ERROR = "Value error, "
 
 
-def _describe(error: ValidationError) -> str:
-    """One line per problem, each starting with the full dotted key. Cross-field checks raise
-    "<key>: <message>" so that they name their key like field checks do."""
+def _describe(error: ValidationError) -> list[str]:
+    """One line per problem, each starting with the full dotted key and naming the value.
+    Cross-field checks raise "<key>: <message>" lines so that they name their key like field
+    checks do; their messages quote the values themselves."""
     lines = []
     for item in error.errors():
-        loc = [str(part) for part in item["loc"]]
+        loc = ".".join(str(part) for part in item["loc"])
         message = item["msg"]
-        keyed = _KEYED_MESSAGE.match(message)
-        if keyed:
-            loc.append(keyed["key"])
-            message = keyed["msg"]
-        lines.append(f"  {'.'.join(loc) or '(top level)'}: {message}")
-    return "\n".join(lines)
+        if message.startswith(_VALUE_ERROR):
+            for line in message.removeprefix(_VALUE_ERROR).split("\n"):
+                keyed = _KEYED_LINE.match(line)
+                key = ".".join(p for p in (loc, keyed["key"] if keyed else "") if p)
+                lines.append(f"  {key or '(top level)'}: {keyed['msg'] if keyed else line}")
+            continue
+        value = item.get("input")
+        if _is_plain(value):
+            message = f"{message} (got {value!r})"
+        lines.append(f"  {loc or '(top level)'}: {message}")
+    return lines
+
+
+def _is_plain(value: object) -> bool:
+    """A value short and simple enough to quote in a one-line message."""
+    if isinstance(value, list | tuple):
+        return all(_is_plain(v) for v in value) and len(repr(value)) <= 120
+    return isinstance(value, str | int | float | bool) or value is None
 
 
 def parse_config(raw: dict, *, source: str = "config") -> StackConfig:
     try:
         return StackConfig.model_validate(raw)
     except ValidationError as error:
-        raise ConfigError(f"{source}: invalid config\n{_describe(error)}") from None
+        lines = _describe(error)
+        # The cross-field checks run only once every key validates; run the name and limit
+        # checks anyway, so that one synth lists every problem.
+        if not any(item["loc"] == () for item in error.errors()):
+            lines += [f"  {line}" for line in raw_aws_problems(raw)]
+        raise ConfigError(f"{source}: invalid config\n" + "\n".join(lines)) from None
 
 
 def load_config(path: Path) -> StackConfig:

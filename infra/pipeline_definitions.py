@@ -66,10 +66,10 @@ def build_pipeline_artifacts(config: StackConfig, build_dir: Path = BUILD_DIR) -
     # Imported here so that `infra.config` stays importable without the SDK's start-up cost.
     from pipelines import bundle, monitoring, training
 
-    prefix = config.prefix
+    names = config.names
     training_definition = training.build_training_definition(
         training.TrainingPipelineSettings(
-            pipeline_name=f"{prefix}-training",
+            pipeline_name=names.training_pipeline,
             dataset=config.dataset,
             metric_name=config.metric.name,
             greater_is_better=config.metric_greater_is_better,
@@ -87,7 +87,7 @@ def build_pipeline_artifacts(config: StackConfig, build_dir: Path = BUILD_DIR) -
     )
     monitoring_definition = monitoring.build_monitoring_definition(
         monitoring.MonitoringPipelineSettings(
-            pipeline_name=f"{prefix}-monitoring",
+            pipeline_name=names.monitoring_pipeline,
             dataset=config.dataset,
             default_threshold=config.drift.default_threshold,
             processing_instance_type=config.compute.processing_instance_type,

@@ -17,6 +17,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from infra.config import load_config
 from mlops.lineage import LineageError, lineage, parse_at, render
 from infra.names import PhysicalNames
 
@@ -33,10 +34,8 @@ def _clients(args: argparse.Namespace) -> tuple[Any, PhysicalNames, str]:
     def make(service: str) -> Any:
         return session.client(service, **endpoint)
 
-    config = json.loads(Path(args.config).read_text())
-    prefix = f"{config['project_name']}-{config['stage']}"
+    names = load_config(Path(args.config)).names
     account = make("sts").get_caller_identity()["Account"]
-    names = PhysicalNames(prefix)
     region = session.region_name or "us-east-1"
     return make, names, names.bucket("artifacts", account, region)
 
@@ -76,17 +75,15 @@ def cmd_status(args: argparse.Namespace) -> int:
         )
     except sm.exceptions.ClientError:
         print(f"Endpoint {names.endpoint}: not deployed yet")
-    # The state is filtered here: CloudWatch filters by both, but not every implementation of
-    # its API does (moto ignores StateValue when AlarmNamePrefix is given).
-    pages = make("cloudwatch").get_paginator("describe_alarms").paginate(
-        AlarmNamePrefix=names.drift_alarm_prefix, StateValue="ALARM"
+    drift_alarms = load_config(Path(args.config)).drift_alarm_names
+    # At most 100 names per call; the drift rule's pattern size keeps the list shorter.
+    alarms = (
+        make("cloudwatch")
+        .describe_alarms(AlarmNames=drift_alarms[:100], StateValue="ALARM")
+        .get("MetricAlarms", [])
     )
-    alarming = [
-        a["AlarmName"]
-        for page in pages
-        for a in page.get("MetricAlarms", [])
-        if a.get("StateValue") == "ALARM"
-    ]
+    # Filtered here too: not every implementation of the API applies StateValue to names.
+    alarming = [a["AlarmName"] for a in alarms if a.get("StateValue") == "ALARM"]
     print(f"Drift alarms in ALARM: {', '.join(alarming) or 'none'}")
     return 0
 

@@ -20,13 +20,15 @@ _NAME_PATTERN = r"^[A-Za-z_][A-Za-z0-9_.\-]{0,62}$"
 class Feature(BaseModel):
     """One input column. Bounds and categories are optional quality gates for Validate."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # NaN and infinity read from JSON would make every bound check pass or fail silently.
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
     name: str = Field(pattern=_NAME_PATTERN)
     type: FeatureKind
     min: float | None = None
     max: float | None = None
-    categories: tuple[str, ...] | None = None
+    # An empty list would reject every row.
+    categories: tuple[str, ...] | None = Field(default=None, min_length=1)
     max_null_ratio: float = Field(default=0.0, ge=0.0, le=1.0)
     # Per-feature override of the drift decision threshold (distance, not p-value).
     drift_threshold: float | None = Field(default=None, gt=0.0, le=1.0)
@@ -39,19 +41,22 @@ class Feature(BaseModel):
             raise ValueError(f"feature {self.name!r}: categories apply to categorical features")
         if self.min is not None and self.max is not None and self.min > self.max:
             raise ValueError(f"feature {self.name!r}: min {self.min} is above max {self.max}")
+        if self.categories is not None:
+            _unique("categories", self.categories)
         return self
 
 
 class DatasetSchema(BaseModel):
     """What a valid CSV looks like: a header row with the features and the target, in any order."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
     target: str = Field(pattern=_NAME_PATTERN)
     problem_type: ProblemType
     features: tuple[Feature, ...] = Field(min_length=1)
-    # Class labels for classification; Validate rejects a target value outside them.
-    classes: tuple[str, ...] | None = None
+    # Class labels for classification; Validate rejects a target value outside them. One class
+    # leaves nothing to learn.
+    classes: tuple[str, ...] | None = Field(default=None, min_length=2)
     min_rows: int = Field(default=100, ge=1)
     max_duplicate_ratio: float = Field(default=0.05, ge=0.0, le=1.0)
 
@@ -65,6 +70,8 @@ class DatasetSchema(BaseModel):
             raise ValueError(f"target {self.target!r} is also listed as a feature")
         if self.problem_type == "regression" and self.classes is not None:
             raise ValueError("classes apply to classification only")
+        if self.classes is not None:
+            _unique("classes", self.classes)
         return self
 
     @property
@@ -78,3 +85,9 @@ class DatasetSchema(BaseModel):
 
     def to_json(self) -> str:
         return json.dumps(self.model_dump(mode="json", exclude_none=True), sort_keys=True)
+
+
+def _unique(what: str, values: tuple[str, ...]) -> None:
+    repeated = sorted({v for v in values if values.count(v) > 1})
+    if repeated:
+        raise ValueError(f"{what}: must be unique, repeated: {repeated}")

@@ -38,19 +38,24 @@ class Synthesized:
 
 @pytest.fixture(scope="session")
 def synthesize(tmp_path_factory: pytest.TempPathFactory):
-    """`synthesize("dev")`: the stage's cloud assembly, built at most once per session."""
+    """`synthesize("dev")`: the stage's cloud assembly, built at most once per session.
+    `synthesize("name", raw)` builds the config dict `raw` instead (once per name)."""
     from aws_cdk import App
     from aws_cdk.assertions import Template
 
     from infra.app import build_stack, config_path
-    from infra.config import load_config
+    from infra.config import load_config, parse_config
 
     built: dict[str, Synthesized] = {}
 
-    def synth(stage: str) -> Synthesized:
+    def synth(stage: str, raw_config: dict[str, Any] | None = None) -> Synthesized:
         if stage not in built:
             outdir = tmp_path_factory.mktemp(f"cdk-{stage}")
-            config = load_config(config_path(f"config/{stage}.json"))
+            config = (
+                load_config(config_path(f"config/{stage}.json"))
+                if raw_config is None
+                else parse_config(raw_config, source=stage)
+            )
             app = App(outdir=str(outdir))
             stack = build_stack(app, config, {})
             app.synth()

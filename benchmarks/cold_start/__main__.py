@@ -67,7 +67,7 @@ ENV = {
     "CANARY_PERCENT": "10",
     "CANARY_WAIT_SECONDS": "300",
     "ROLLBACK_ALARM_NAMES": f'["{_PREFIX}-endpoint-5xx"]',
-    "DRIFT_ALARM_PREFIX": f"{_PREFIX}-drift-",
+    "DRIFT_ALARM_NAMES": f'["{_PREFIX}-drift-score", "{_PREFIX}-drift-a"]',
     "RETRAIN_COOLDOWN_SECONDS": "21600",
     "RETRAIN_DAILY_CAP": "3",
 }

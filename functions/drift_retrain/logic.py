@@ -21,7 +21,7 @@ _COUNTER_TTL_SECONDS = 3 * 86_400
 
 def on_alarm(event: AlarmEvent, settings: DriftRetrainSettings) -> dict[str, Any]:
     name = event.detail.alarm_name
-    if not name.startswith(settings.drift_alarm_prefix):
+    if name not in settings.drift_alarm_names:
         return ignored("not_drift_alarm", alarm_name=name)
     if event.detail.state.value != "ALARM":
         return ignored("not_in_alarm", alarm_name=name, state=event.detail.state.value)

@@ -61,7 +61,8 @@ class PipelineEventsSettings(_TrainingSettings):
 
 
 class DriftRetrainSettings(_TrainingSettings):
-    drift_alarm_prefix: NonEmpty = Field(alias="DRIFT_ALARM_PREFIX")
+    # Exact names: a prefix would also match other alarms, such as this function's own errors.
+    drift_alarm_names: Json[frozenset[NonEmpty]] = Field(alias="DRIFT_ALARM_NAMES")
     retrain_cooldown_seconds: Annotated[int, Field(ge=0)] = Field(alias="RETRAIN_COOLDOWN_SECONDS")
     retrain_daily_cap: Annotated[int, Field(ge=0)] = Field(alias="RETRAIN_DAILY_CAP")
 

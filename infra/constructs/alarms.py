@@ -28,7 +28,7 @@ class Notifications(Construct):
         scope: Construct,
         construct_id: str,
         *,
-        name_prefix: str,
+        names: PhysicalNames,
         key: kms.IKey,
         email: str | None,
     ) -> None:
@@ -36,8 +36,8 @@ class Notifications(Construct):
         self.topic = sns.Topic(
             self,
             "Topic",
-            topic_name=f"{name_prefix}-notifications",
-            display_name=f"{name_prefix} MLOps",
+            topic_name=names.topic,
+            display_name=f"{names.prefix} MLOps",
             master_key=key,
             enforce_ssl=True,
         )
@@ -46,15 +46,16 @@ class Notifications(Construct):
 
 
 class DriftAlarms(Construct):
-    """One alarm per feature and one on the share of drifted features; their names share a prefix
-    that the drift-retrain rule matches, so adding a feature needs no rule change."""
+    """One alarm per feature and one on the share of drifted features. The drift rule and the
+    drift_retrain function match their exact names (`names`), never a prefix another alarm of the
+    stack could share."""
 
     def __init__(
         self,
         scope: Construct,
         construct_id: str,
         *,
-        name_prefix: str,
+        names: PhysicalNames,
         namespace: str,
         endpoint_name: str,
         feature_thresholds: Mapping[str, float],
@@ -63,16 +64,15 @@ class DriftAlarms(Construct):
         period: Duration,
     ) -> None:
         super().__init__(scope, construct_id)
-        self.alarm_name_prefix = PhysicalNames(name_prefix).drift_alarm_prefix
         dimensions = {"EndpointName": endpoint_name}
 
         def alarm(
-            alarm_id: str, suffix: str, metric_name: str, threshold: float, what: str
+            alarm_id: str, alarm_name: str, metric_name: str, threshold: float, what: str
         ) -> cloudwatch.Alarm:
             return cloudwatch.Alarm(
                 self,
                 alarm_id,
-                alarm_name=f"{self.alarm_name_prefix}{suffix}",
+                alarm_name=alarm_name,
                 alarm_description=f"{what} on {endpoint_name} crossed {threshold}: retrain.",
                 metric=cloudwatch.Metric(
                     namespace=namespace,
@@ -90,12 +90,16 @@ class DriftAlarms(Construct):
             )
 
         self.score_alarm = alarm(
-            "Score", "score", DRIFT_SCORE_METRIC, score_threshold, "Share of drifted features"
+            "Score",
+            names.drift_score_alarm,
+            DRIFT_SCORE_METRIC,
+            score_threshold,
+            "Share of drifted features",
         )
         self.feature_alarms = {
             feature: alarm(
                 f"Feature-{feature}",
-                feature,
+                names.drift_feature_alarm(feature),
                 FEATURE_DRIFT_METRIC.format(feature=feature),
                 threshold,
                 f"Drift of {feature}",
@@ -116,7 +120,7 @@ class EndpointAlarms(Construct):
         scope: Construct,
         construct_id: str,
         *,
-        name_prefix: str,
+        names: PhysicalNames,
         endpoint_name: str,
         variant_name: str,
         max_5xx_per_minute: int,
@@ -124,10 +128,11 @@ class EndpointAlarms(Construct):
     ) -> None:
         super().__init__(scope, construct_id)
         dimensions = {"EndpointName": endpoint_name, "VariantName": variant_name}
+        errors_5xx_name, latency_p99_name = names.rollback_alarms
         self.errors_5xx = cloudwatch.Alarm(
             self,
             "Errors5xx",
-            alarm_name=f"{name_prefix}-endpoint-5xx",
+            alarm_name=errors_5xx_name,
             alarm_description=f"{endpoint_name} returns 5XX errors; rolls back a deployment.",
             metric=cloudwatch.Metric(
                 namespace="AWS/SageMaker",
@@ -145,7 +150,7 @@ class EndpointAlarms(Construct):
         self.latency_p99 = cloudwatch.Alarm(
             self,
             "LatencyP99",
-            alarm_name=f"{name_prefix}-endpoint-p99-latency",
+            alarm_name=latency_p99_name,
             alarm_description=f"{endpoint_name} p99 model latency above {latency_p99_ms} ms; "
             "rolls back a deployment.",
             # ModelLatency is reported in microseconds.
@@ -176,7 +181,7 @@ class OperationsAlarms(Construct):
         scope: Construct,
         construct_id: str,
         *,
-        name_prefix: str,
+        names: PhysicalNames,
         functions: Mapping[str, lambda_.IFunction],
         failure_queue: sqs.IQueue,
     ) -> None:
@@ -185,7 +190,7 @@ class OperationsAlarms(Construct):
             cloudwatch.Alarm(
                 self,
                 f"Errors-{name}",
-                alarm_name=f"{name_prefix}-{name.replace('_', '-')}-errors",
+                alarm_name=names.function_errors_alarm(name),
                 alarm_description="The function failed; its event is retried, then dead-lettered.",
                 metric=function.metric_errors(period=Duration.minutes(5), statistic="Sum"),
                 threshold=1,
@@ -198,7 +203,7 @@ class OperationsAlarms(Construct):
         self.dead_letters = cloudwatch.Alarm(
             self,
             "DeadLetters",
-            alarm_name=f"{name_prefix}-failed-events",
+            alarm_name=names.failed_events_alarm,
             alarm_description="Events that failed every retry wait in the failure queue.",
             metric=failure_queue.metric_approximate_number_of_messages_visible(
                 period=Duration.minutes(5), statistic="Maximum"

@@ -10,6 +10,7 @@ from aws_cdk import aws_lambda as lambda_
 from constructs import Construct
 
 from infra.constructs.alarms import DRIFT_SCORE_METRIC, FEATURE_DRIFT_METRIC
+from infra.names import PhysicalNames
 
 PIPELINE_NAMESPACE = "AWS/Sagemaker/ModelBuildingPipeline"
 
@@ -20,7 +21,7 @@ class LoopDashboard(Construct):
         scope: Construct,
         construct_id: str,
         *,
-        name_prefix: str,
+        names: PhysicalNames,
         training_pipeline_name: str,
         drift_namespace: str,
         endpoint_name: str,
@@ -65,7 +66,7 @@ class LoopDashboard(Construct):
         self.dashboard = cloudwatch.Dashboard(
             self,
             "Dashboard",
-            dashboard_name=f"{name_prefix}-loop",
+            dashboard_name=names.dashboard,
             default_interval=Duration.days(7),
         )
         self.dashboard.add_widgets(

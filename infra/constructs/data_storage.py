@@ -27,22 +27,22 @@ class DataStorage(Construct):
         scope: Construct,
         construct_id: str,
         *,
-        name_prefix: str,
+        names: PhysicalNames,
         quarantine_expiry_days: int,
         capture_expiry_days: int,
     ) -> None:
         super().__init__(scope, construct_id)
         stack = Stack.of(self)
-        names = PhysicalNames(name_prefix)
         # Data, models and the key that decrypts them outlive the stack: a `cdk destroy` must
-        # never take the training history or the lineage with it.
+        # never take the training history or the lineage with it. Their names take the config's
+        # retained_name_suffix, so that a new deployment does not collide with them.
         removal_policy = RemovalPolicy.RETAIN
 
         self.key = kms.Key(
             self,
             "Key",
-            alias=f"alias/{name_prefix}",
-            description=f"{name_prefix}: data, artifacts, captured traffic and state",
+            alias=names.key_alias,
+            description=f"{names.prefix}: data, artifacts, captured traffic and state",
             enable_key_rotation=True,
             removal_policy=removal_policy,
         )

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 
 import jsii
@@ -15,13 +14,11 @@ from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
 from infra.constructs.nag import acknowledge, actions
+from infra.names import PhysicalNames
+from infra.quotas import drift_alarm_pattern
 
 PIPELINE_TERMINAL_STATUSES = ["Succeeded", "Failed", "Stopped"]
 ENDPOINT_SETTLED_STATUSES = ["IN_SERVICE", "FAILED"]
-
-
-def _kebab(camel: str) -> str:
-    return re.sub(r"(?<!^)(?=[A-Z])", "-", camel).lower()
 
 
 @jsii.implements(events.IRuleTarget)
@@ -65,7 +62,7 @@ class LoopRules(Construct):
         scope: Construct,
         construct_id: str,
         *,
-        name_prefix: str,
+        names: PhysicalNames,
         targets_: LoopTargets,
         data_bucket_name: str,
         incoming_prefix: str,
@@ -73,7 +70,7 @@ class LoopRules(Construct):
         monitoring_pipeline_arn: str,
         model_package_group_name: str,
         endpoint_name: str,
-        drift_alarm_prefix: str,
+        drift_alarm_names: list[str],
         monitoring_schedule: str,
         retrain_schedule: str | None,
         failure_queue: sqs.IQueue,
@@ -90,12 +87,16 @@ class LoopRules(Construct):
             )
 
         def rule(
-            rule_id: str, description: str, pattern: events.EventPattern, target: events.IRuleTarget
+            rule_id: str,
+            kind: str,
+            description: str,
+            pattern: events.EventPattern,
+            target: events.IRuleTarget,
         ) -> events.Rule:
             return events.Rule(
                 self,
                 rule_id,
-                rule_name=f"{name_prefix}-{_kebab(rule_id)}",
+                rule_name=names.rule(kind),
                 description=description,
                 event_pattern=pattern,
                 targets=[target],
@@ -103,6 +104,7 @@ class LoopRules(Construct):
 
         self.data_arrival = rule(
             "DataArrival",
+            "data-arrival",
             "S3 Object Created under incoming/ -> data_arrival (validate, then train)",
             events.EventPattern(
                 source=["aws.s3"],
@@ -116,6 +118,7 @@ class LoopRules(Construct):
         )
         self.pipeline_status = rule(
             "PipelineStatus",
+            "pipeline-status",
             "Training pipeline finished -> pipeline_events (notify, release guard, follow-up run)",
             events.EventPattern(
                 source=["aws.sagemaker"],
@@ -129,6 +132,7 @@ class LoopRules(Construct):
         )
         self.model_approval = rule(
             "ModelApproval",
+            "model-approval",
             "Model package Approved/Rejected in the group -> deploy",
             events.EventPattern(
                 source=["aws.sagemaker"],
@@ -142,6 +146,7 @@ class LoopRules(Construct):
         )
         self.endpoint_status = rule(
             "EndpointStatus",
+            "endpoint-status",
             "Endpoint settled (in service or failed) -> deploy (verify the running config)",
             events.EventPattern(
                 source=["aws.sagemaker"],
@@ -153,16 +158,13 @@ class LoopRules(Construct):
             ),
             to_function(targets_.deploy),
         )
+        drift = drift_alarm_pattern(drift_alarm_names)
         self.drift_alarm = rule(
             "DriftAlarm",
+            "drift-alarm",
             "A drift alarm went to ALARM -> drift_retrain",
             events.EventPattern(
-                source=["aws.cloudwatch"],
-                detail_type=["CloudWatch Alarm State Change"],
-                detail={
-                    "alarmName": [{"prefix": drift_alarm_prefix}],
-                    "state": {"value": ["ALARM"]},
-                },
+                source=drift["source"], detail_type=drift["detail-type"], detail=drift["detail"]
             ),
             to_function(targets_.drift_retrain),
         )
@@ -188,7 +190,7 @@ class LoopRules(Construct):
         self.monitoring_schedule = events.Rule(
             self,
             "MonitoringSchedule",
-            rule_name=f"{name_prefix}-monitoring-schedule",
+            rule_name=names.rule("monitoring-schedule"),
             description="Measure drift of the captured traffic",
             schedule=events.Schedule.expression(monitoring_schedule),
             targets=[
@@ -204,7 +206,7 @@ class LoopRules(Construct):
             self.retrain_schedule = events.Rule(
                 self,
                 "RetrainSchedule",
-                rule_name=f"{name_prefix}-retrain-schedule",
+                rule_name=names.rule("retrain-schedule"),
                 description="Periodic retraining -> drift_retrain (same guards as drift)",
                 schedule=events.Schedule.expression(retrain_schedule),
                 targets=[to_function(targets_.drift_retrain)],

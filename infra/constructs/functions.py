@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from aws_cdk import Acknowledgment, Duration, RemovalPolicy, Stack, Validations
+from aws_cdk import Acknowledgment, Duration, RemovalPolicy, Validations
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_lambda_destinations as destinations
@@ -13,32 +13,25 @@ from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
 from infra.constructs.nag import GRANT_HELPER_ACTIONS, acknowledge, actions
+from infra.names import PhysicalNames
 
+# infra/assets.py vendors the handlers' dependencies for exactly this runtime and architecture.
 RUNTIME = lambda_.Runtime.PYTHON_3_14
-POWERTOOLS_ACCOUNT = "017000801446"
+ARCHITECTURE = lambda_.Architecture.X86_64
 DEFAULT_TIMEOUT = Duration.seconds(60)
-
-
-def powertools_layer_arn(stack: Stack, version: int) -> str:
-    """The AWS-published Powertools layer matching the runtime and architecture."""
-    runtime_tag = RUNTIME.name.replace(".", "")  # "python3.14" -> "python314"
-    return (
-        f"arn:{stack.partition}:lambda:{stack.region}:{POWERTOOLS_ACCOUNT}:layer:"
-        f"AWSLambdaPowertoolsPythonV3-{runtime_tag}-x86_64:{version}"
-    )
 
 
 class FailureQueue(Construct):
     """The dead-letter queue every asynchronous invocation of the loop ends in when it fails."""
 
     def __init__(
-        self, scope: Construct, construct_id: str, *, name_prefix: str, key: kms.IKey
+        self, scope: Construct, construct_id: str, *, names: PhysicalNames, key: kms.IKey
     ) -> None:
         super().__init__(scope, construct_id)
         self.queue = sqs.Queue(
             self,
             "Queue",
-            queue_name=f"{name_prefix}-failed-events",
+            queue_name=names.failure_queue,
             encryption=sqs.QueueEncryption.KMS,
             encryption_master_key=key,
             enforce_ssl=True,
@@ -54,7 +47,8 @@ class FailureQueue(Construct):
 
 
 class LoopFunction(Construct):
-    """A Python Lambda from `functions/<name>/handler.py` with Powertools, X-Ray and a DLQ.
+    """A Python Lambda from `functions/<name>/handler.py` with X-Ray and a DLQ; `code` carries
+    Powertools and the other dependencies (infra/assets.py).
 
     EventBridge invokes asynchronously: Lambda retries twice, then the event and its error go to
     the failure queue, so nothing is dropped silently.
@@ -65,12 +59,11 @@ class LoopFunction(Construct):
         scope: Construct,
         construct_id: str,
         *,
-        name_prefix: str,
+        names: PhysicalNames,
         name: str,
         description: str,
         code: lambda_.Code,
         environment: Mapping[str, str],
-        powertools_layer_version: int,
         failure_queue: sqs.IQueue,
         key: kms.IKey,
         timeout: Duration = DEFAULT_TIMEOUT,
@@ -78,17 +71,14 @@ class LoopFunction(Construct):
         reserved_concurrency: int | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
-        function_name = f"{name_prefix}-{name.replace('_', '-')}"
+        function_name = names.function(name)
         log_group = logs.LogGroup(
             self,
             "Logs",
-            log_group_name=f"/aws/lambda/{function_name}",
+            log_group_name=names.log_group(name),
             retention=logs.RetentionDays.THREE_MONTHS,
             encryption_key=key,
             removal_policy=RemovalPolicy.DESTROY,
-        )
-        layer = lambda_.LayerVersion.from_layer_version_arn(
-            self, "Powertools", powertools_layer_arn(Stack.of(self), powertools_layer_version)
         )
         self.function = lambda_.Function(
             self,
@@ -96,13 +86,12 @@ class LoopFunction(Construct):
             function_name=function_name,
             description=description,
             runtime=RUNTIME,
-            architecture=lambda_.Architecture.X86_64,
+            architecture=ARCHITECTURE,
             handler=f"functions.{name}.handler.lambda_handler",
             code=code,
-            layers=[layer],
             environment={
                 "POWERTOOLS_SERVICE_NAME": name,
-                "POWERTOOLS_METRICS_NAMESPACE": f"{name_prefix}/Functions",
+                "POWERTOOLS_METRICS_NAMESPACE": names.functions_namespace,
                 "POWERTOOLS_LOG_LEVEL": "INFO",
                 **environment,
             },

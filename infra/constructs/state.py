@@ -7,18 +7,20 @@ from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_kms as kms
 from constructs import Construct
 
+from infra.names import PhysicalNames
+
 
 class StateTable(Construct):
     """One table keyed `pk`/`sk` (layout in docs/contracts.md); items expire by `expiration`."""
 
     def __init__(
-        self, scope: Construct, construct_id: str, *, name_prefix: str, key: kms.IKey
+        self, scope: Construct, construct_id: str, *, names: PhysicalNames, key: kms.IKey
     ) -> None:
         super().__init__(scope, construct_id)
         self.table = dynamodb.Table(
             self,
             "Table",
-            table_name=f"{name_prefix}-state",
+            table_name=names.state_table,
             partition_key=dynamodb.Attribute(name="pk", type=dynamodb.AttributeType.STRING),
             sort_key=dynamodb.Attribute(name="sk", type=dynamodb.AttributeType.STRING),
             billing_mode=dynamodb.BillingMode.PAY_PER_REQUEST,

@@ -13,6 +13,7 @@ from constructs import Construct
 
 from infra.constructs.data_storage import CAPTURE_PREFIX, INCOMING_PREFIX
 from infra.constructs.nag import GRANT_HELPER_ACTIONS, acknowledge, actions, resources
+from infra.names import PhysicalNames
 
 
 class SageMakerExecutionRole(Construct):
@@ -27,7 +28,7 @@ class SageMakerExecutionRole(Construct):
         scope: Construct,
         construct_id: str,
         *,
-        name_prefix: str,
+        names: PhysicalNames,
         data_bucket: s3.IBucket,
         artifacts_bucket: s3.IBucket,
         key: kms.IKey,
@@ -38,7 +39,7 @@ class SageMakerExecutionRole(Construct):
         self.role = iam.Role(
             self,
             "Role",
-            role_name=f"{name_prefix}-sagemaker",
+            role_name=names.sagemaker_role,
             assumed_by=iam.ServicePrincipal("sagemaker.amazonaws.com"),
             description="SageMaker pipelines and jobs of the MLOps stack",
         )
@@ -76,8 +77,8 @@ class SageMakerExecutionRole(Construct):
                     "sagemaker:AddTags",
                 ],
                 resources=[
-                    sm_arn(f"model-package-group/{name_prefix}-models"),
-                    sm_arn(f"model-package/{name_prefix}-models/*"),
+                    sm_arn(f"model-package-group/{names.model_group}"),
+                    sm_arn(f"model-package/{names.model_group}/*"),
                 ],
             ),
             iam.PolicyStatement(
@@ -139,7 +140,7 @@ class SageMakerExecutionRole(Construct):
                     stack,
                     sm_arn("processing-job/pipelines-*"),
                     sm_arn("training-job/pipelines-*"),
-                    sm_arn(f"model-package/{name_prefix}-models/*"),
+                    sm_arn(f"model-package/{names.model_group}/*"),
                     f"arn:{stack.partition}:ecr:{stack.region}:*:repository/sagemaker-scikit-learn",
                     f"arn:{stack.partition}:logs:{stack.region}:{stack.account}:"
                     "log-group:/aws/sagemaker/*",

@@ -29,7 +29,6 @@ from infra.constructs.functions import FailureQueue, LoopFunction
 from infra.constructs.nag import acknowledge, resources
 from infra.constructs.state import StateTable
 from infra.constructs.training import ModelRegistry, SageMakerExecutionRole, SageMakerPipeline
-from infra.names import PhysicalNames
 from infra.pipeline_definitions import PipelineArtifacts
 
 VARIANT_NAME = "AllTraffic"
@@ -48,24 +47,24 @@ class MlopsStack(Stack):
     ) -> None:
         super().__init__(scope, construct_id, **kwargs)
         prefix = config.prefix
-        names = PhysicalNames(prefix)
+        names = config.names
 
         storage = DataStorage(
             self,
             "Storage",
-            name_prefix=prefix,
+            names=names,
             quarantine_expiry_days=config.data.quarantine_expiry_days,
             capture_expiry_days=config.data.capture_expiry_days,
         )
-        state = StateTable(self, "State", name_prefix=prefix, key=storage.key)
+        state = StateTable(self, "State", names=names, key=storage.key)
         notifications = Notifications(
             self,
             "Notifications",
-            name_prefix=prefix,
+            names=names,
             key=storage.key,
             email=config.notification_email,
         )
-        failures = FailureQueue(self, "Failures", name_prefix=prefix, key=storage.key)
+        failures = FailureQueue(self, "Failures", names=names, key=storage.key)
         registry = ModelRegistry(
             self,
             "Registry",
@@ -75,7 +74,7 @@ class MlopsStack(Stack):
         sagemaker_role = SageMakerExecutionRole(
             self,
             "SageMakerRole",
-            name_prefix=prefix,
+            names=names,
             data_bucket=storage.data_bucket,
             artifacts_bucket=storage.artifacts_bucket,
             key=storage.key,
@@ -121,7 +120,7 @@ class MlopsStack(Stack):
         drift_alarms = DriftAlarms(
             self,
             "DriftAlarms",
-            name_prefix=prefix,
+            names=names,
             namespace=names.drift_namespace,
             endpoint_name=names.endpoint,
             feature_thresholds={
@@ -135,7 +134,7 @@ class MlopsStack(Stack):
         endpoint_alarms = EndpointAlarms(
             self,
             "EndpointAlarms",
-            name_prefix=prefix,
+            names=names,
             endpoint_name=names.endpoint,
             variant_name=VARIANT_NAME,
             max_5xx_per_minute=config.deployment.max_5xx_per_minute,
@@ -157,18 +156,18 @@ class MlopsStack(Stack):
             return LoopFunction(
                 self,
                 _camel(name),
-                name_prefix=prefix,
+                names=names,
                 name=name,
                 description=description,
                 code=lambda_code,
                 environment={**common_env, **env},
-                powertools_layer_version=config.powertools_layer_version,
                 failure_queue=failures.queue,
                 key=storage.key,
+                # Off unless the config reserves it (a new account cannot): see FunctionsConfig.
+                reserved_concurrency=config.functions.reserved.get(name),
                 **kwargs,
             )
 
-        reserve = config.functions.reserve_concurrency
         data_arrival = function(
             "data_arrival",
             "Checks arriving data, quarantines bad files, starts training",
@@ -181,8 +180,6 @@ class MlopsStack(Stack):
                 "MAX_OBJECT_BYTES": str(config.data.max_object_mb * 1024 * 1024),
                 "IDEMPOTENCY_TTL_SECONDS": str(24 * 3600),
             },
-            # A burst of uploads must queue, not fan out into parallel guard contention.
-            reserved_concurrency=config.functions.data_arrival_concurrency if reserve else None,
         )
         pipeline_events = function(
             "pipeline_events",
@@ -207,19 +204,16 @@ class MlopsStack(Stack):
                 "ROLLBACK_ALARM_NAMES": json.dumps([a.alarm_name for a in endpoint_alarms.all]),
             },
             timeout=Duration.minutes(2),
-            # Deployments of one endpoint must never race each other.
-            reserved_concurrency=1 if reserve else None,
         )
         drift_retrain = function(
             "drift_retrain",
             "Retrains on drift alarms and schedules, within cooldown and cap",
             {
                 **training_env,
-                "DRIFT_ALARM_PREFIX": drift_alarms.alarm_name_prefix,
+                "DRIFT_ALARM_NAMES": json.dumps(config.drift_alarm_names),
                 "RETRAIN_COOLDOWN_SECONDS": str(int(config.retrain.cooldown_hours * 3600)),
                 "RETRAIN_DAILY_CAP": str(config.retrain.daily_cap),
             },
-            reserved_concurrency=1 if reserve else None,
         )
         functions = {
             "data_arrival": data_arrival.function,
@@ -299,7 +293,7 @@ class MlopsStack(Stack):
         rules = LoopRules(
             self,
             "Rules",
-            name_prefix=prefix,
+            names=names,
             targets_=LoopTargets(**functions),
             data_bucket_name=storage.data_bucket.bucket_name,
             incoming_prefix=INCOMING_PREFIX,
@@ -307,7 +301,7 @@ class MlopsStack(Stack):
             monitoring_pipeline_arn=monitoring.pipeline_arn,
             model_package_group_name=names.model_group,
             endpoint_name=names.endpoint,
-            drift_alarm_prefix=drift_alarms.alarm_name_prefix,
+            drift_alarm_names=config.drift_alarm_names,
             monitoring_schedule=config.drift.schedule,
             retrain_schedule=config.retrain.schedule,
             failure_queue=failures.queue,
@@ -317,7 +311,7 @@ class MlopsStack(Stack):
         operations = OperationsAlarms(
             self,
             "OperationsAlarms",
-            name_prefix=prefix,
+            names=names,
             functions=functions,
             failure_queue=failures.queue,
         )
@@ -325,7 +319,7 @@ class MlopsStack(Stack):
         LoopDashboard(
             self,
             "Dashboard",
-            name_prefix=prefix,
+            names=names,
             training_pipeline_name=names.training_pipeline,
             drift_namespace=names.drift_namespace,
             endpoint_name=names.endpoint,

@@ -3,9 +3,14 @@
 from __future__ import annotations
 
 import json
+import re
+import tomllib
+from pathlib import Path
 
 import pytest
 from aws_cdk.assertions import Match
+
+REPO = Path(__file__).resolve().parents[2]
 
 FUNCTIONS = ("data-arrival", "pipeline-events", "deploy", "drift-retrain")
 COMMON_ENV = {
@@ -51,7 +56,7 @@ CONTRACT_ENV = {
         "TRAINING_PIPELINE_NAME",
         "DATA_BUCKET",
         "INCOMING_PREFIX",
-        "DRIFT_ALARM_PREFIX",
+        "DRIFT_ALARM_NAMES",
         "RETRAIN_COOLDOWN_SECONDS",
         "RETRAIN_DAILY_CAP",
     },
@@ -67,17 +72,36 @@ def _function(dev, short_name: str) -> tuple[str, dict]:
 
 
 @pytest.mark.parametrize("name", FUNCTIONS)
-def test_function_runtime_tracing_layer_and_handler(dev, name):
+def test_function_runtime_tracing_and_handler_with_no_layer(dev, name):
     _, props = _function(dev, name)
     assert props["Runtime"] == "python3.14"
+    assert props["Architectures"] == ["x86_64"]
     assert props["TracingConfig"] == {"Mode": "Active"}
     assert props["Handler"] == f"functions.{name.replace('-', '_')}.handler.lambda_handler"
-    layer = dev.resolved(props["Layers"][0])
-    version = dev.config.powertools_layer_version
-    assert layer == (
-        "arn:aws:lambda:us-east-1:017000801446:layer:"
-        f"AWSLambdaPowertoolsPythonV3-python314-x86_64:{version}"
-    )
+    # A published layer's ARN differs by partition and region and does not name its release.
+    assert "Layers" not in props
+
+
+def _pin(package: str) -> str:
+    pyproject = tomllib.loads((REPO / "pyproject.toml").read_text())
+    for line in pyproject["project"]["dependencies"]:
+        match = re.fullmatch(rf"{package}(\[[^\]]*\])?==(?P<version>\S+)", line)
+        if match:
+            return match["version"]
+    raise AssertionError(f"pyproject.toml does not pin {package}")
+
+
+def test_lambda_package_carries_the_pinned_powertools_built_for_the_runtime(dev):
+    _, props = _function(dev, "deploy")
+    asset = dev.outdir / f"asset.{props['Code']['S3Key'].removesuffix('.zip')}"
+    version_file = (asset / "aws_lambda_powertools/shared/version.py").read_text()
+    assert f'VERSION = "{_pin("aws-lambda-powertools")}"' in version_file
+    assert (asset / f"pydantic-{_pin('pydantic')}.dist-info").is_dir()
+    # pydantic's compiled core must be the one Lambda's python3.14 on x86_64 can load.
+    assert list((asset / "pydantic_core").glob("*.cpython-314-x86_64-linux-gnu.so"))
+    assert (asset / "aws_xray_sdk").is_dir() and (asset / "functions/deploy/handler.py").is_file()
+    # The runtime's AWS SDK is used as is: a second copy would shadow it.
+    assert not any((asset / name).exists() for name in ("boto3", "botocore", "s3transfer"))
 
 
 @pytest.mark.parametrize("name", FUNCTIONS)
@@ -131,16 +155,35 @@ def test_failed_async_invocations_reach_the_failure_queue(dev, name):
     )
 
 
-def test_bursty_and_racy_functions_have_reserved_concurrency(dev):
+@pytest.mark.parametrize("stage_name", ["dev", "prod"])
+def test_no_function_reserves_concurrency_by_default(request, stage_name):
+    # A new account (a concurrency limit of 10) cannot reserve any: the deploy would fail.
+    stage = request.getfixturevalue(stage_name)
+    for name in FUNCTIONS:
+        assert "ReservedConcurrentExecutions" not in _function(stage, name)[1], name
+
+
+def test_reserved_concurrency_when_the_config_turns_it_on(widest):
     concurrency = {
-        name: _function(dev, name)[1].get("ReservedConcurrentExecutions") for name in FUNCTIONS
+        name: _function(widest, name)[1].get("ReservedConcurrentExecutions") for name in FUNCTIONS
     }
+    # Only the bursty arrivals queue; deploy and drift_retrain serialise with conditional writes.
     assert concurrency == {
-        "data-arrival": dev.config.functions.data_arrival_concurrency,
+        "data-arrival": widest.config.functions.data_arrival_concurrency,
         "pipeline-events": None,
-        "deploy": 1,
-        "drift-retrain": 1,
+        "deploy": None,
+        "drift-retrain": None,
     }
+
+
+@pytest.mark.parametrize("stage_name", ["dev", "prod", "widest"])
+def test_every_function_environment_fits_lambdas_4_kb(request, stage_name):
+    # https://docs.aws.amazon.com/lambda/latest/dg/gettingstarted-limits.html: 4 KB for all of
+    # a function's variables; the widest config lists the most columns and drift alarms.
+    stage = request.getfixturevalue(stage_name)
+    for name in FUNCTIONS:
+        env = stage.resolved(_function(stage, name)[1]["Environment"]["Variables"])
+        assert len(json.dumps(env).encode()) <= 4096, name
 
 
 def test_failure_queue_is_encrypted_and_ssl_only(dev):

@@ -18,6 +18,8 @@ import boto3
 import pytest
 from moto import mock_aws
 
+from infra.names import PhysicalNames
+
 REGION = "us-east-1"
 ACCOUNT = "123456789012"
 PREFIX = "mlops-dev"
@@ -68,7 +70,7 @@ ENV = {
     "ROLLBACK_ALARM_NAMES": json.dumps(
         [f"{PREFIX}-endpoint-5xx", f"{PREFIX}-endpoint-p99-latency"]
     ),
-    "DRIFT_ALARM_PREFIX": f"{PREFIX}-drift-",
+    "DRIFT_ALARM_NAMES": json.dumps(PhysicalNames(PREFIX).drift_alarms(SCHEMA[:-1])),
     "RETRAIN_COOLDOWN_SECONDS": "21600",
     "RETRAIN_DAILY_CAP": "3",
 }

@@ -75,3 +75,235 @@ def test_missing_or_broken_config_file_is_reported(tmp_path):
     broken.write_text("{")
     with pytest.raises(ConfigError, match="not valid JSON"):
         load_config(broken)
+
+
+def _problems(config: dict) -> str:
+    with pytest.raises(ConfigError) as error:
+        parse_config(config, source="config/dev.json")
+    return str(error.value)
+
+
+def _feature(config: dict, **feature) -> dict:
+    config["dataset"]["features"].append({"type": "numeric", **feature})
+    return config
+
+
+@pytest.mark.parametrize(
+    ("change", "key", "value"),
+    [
+        # Values JSON can carry that no setting means.
+        (lambda c: c["metric"].update(threshold=float("nan")), "metric.threshold", "nan"),
+        (
+            lambda c: c["drift"].update(default_threshold=float("nan")),
+            "drift.default_threshold",
+            "nan",
+        ),
+        (
+            lambda c: c["retrain"].update(cooldown_hours=float("nan")),
+            "retrain.cooldown_hours",
+            "nan",
+        ),
+        (
+            lambda c: c["dataset"]["features"][0].update(max=float("inf")),
+            "dataset.features.0.max",
+            "inf",
+        ),
+        # Thresholds outside what the metric can be.
+        (lambda c: c["metric"].update(threshold=-0.1), "metric.threshold", "-0.1"),
+        (lambda c: c["metric"].update(threshold=1.5), "metric.threshold", "1.5"),
+        (lambda c: c["metric"].update(tolerance=2.0), "metric.tolerance", "2.0"),
+        (lambda c: c["metric"].update(tolerance=-0.5), "metric.tolerance", "-0.5"),
+        (lambda c: c["drift"].update(score_threshold=-0.2), "drift.score_threshold", "-0.2"),
+        (
+            lambda c: c["dataset"]["features"][3].update(max_null_ratio=1.2),
+            "dataset.features.3.max_null_ratio",
+            "1.2",
+        ),
+        # Lists that leave nothing to check or learn.
+        (
+            lambda c: c["dataset"]["features"][5].update(categories=[]),
+            "dataset.features.5.categories",
+            "[]",
+        ),
+        (
+            lambda c: c["dataset"]["features"][5].update(categories=["a", "a"]),
+            "dataset.features.5.categories",
+            "['a']",
+        ),
+        (lambda c: c["dataset"].update(classes=["1"]), "dataset.classes", "['1']"),
+        (lambda c: c["dataset"].update(classes=["0", "0"]), "dataset.classes", "['0']"),
+        (lambda c: c["data"].update(allowed_extensions=[]), "data.allowed_extensions", "[]"),
+        # Schedules EventBridge refuses.
+        (
+            lambda c: c["drift"].update(schedule="rate(0 minutes)"),
+            "drift.schedule",
+            "rate(0 minutes)",
+        ),
+        (lambda c: c["drift"].update(schedule="rate(1 hours)"), "drift.schedule", "rate(1 hours)"),
+        (
+            lambda c: c["retrain"].update(schedule="cron(0 10 * * * *)"),
+            "retrain.schedule",
+            "cron(0 10 * * * *)",
+        ),
+        (
+            lambda c: c["retrain"].update(schedule="cron(0 25 * * ? *)"),
+            "retrain.schedule",
+            "cron(0 25 * * ? *)",
+        ),
+        (lambda c: c["retrain"].update(schedule="weekly"), "retrain.schedule", "weekly"),
+        # Feature names whose drift alarm is another alarm of the stack.
+        (lambda c: _feature(c, name="score"), "dataset.features.8.name", "mlops-dev-drift-score"),
+        (
+            lambda c: _feature(c, name="retrain-errors"),
+            "dataset.features.8.name",
+            "mlops-dev-drift-retrain-errors",
+        ),
+    ],
+)
+def test_config_that_cannot_work_is_refused_naming_key_and_value(change, key, value):
+    config = _dev()
+    change(config)
+    message = _problems(config)
+    line = next((ln for ln in message.splitlines() if ln.startswith(f"  {key}: ")), None)
+    assert line is not None and value in line, message
+
+
+def test_a_regression_error_metric_needs_a_positive_threshold():
+    config = _dev()
+    config["dataset"].update(problem_type="regression", target="monthly_spend")
+    config["dataset"].pop("classes")
+    config["metric"] = {"name": "rmse", "threshold": 0}
+    assert "  metric.threshold: 0.0 is not above 0" in _problems(config)
+    config["metric"]["threshold"] = 12.5
+    assert parse_config(config).metric.threshold == 12.5
+
+
+@pytest.mark.parametrize(
+    ("count", "key", "value"),
+    [
+        ("processing_instance_count", "compute.processing_instance_count", "no step shards"),
+        (
+            "training_instance_count",
+            "compute.training_instance_count",
+            "does not train distributed",
+        ),
+    ],
+)
+def test_more_than_one_processing_or_training_instance_is_refused_with_the_reason(
+    count, key, value
+):
+    config = _dev()
+    config["compute"][count] = 2
+    message = _problems(config)
+    assert f"  {key}: 2 instances" in message and value in message, message
+
+
+def test_prod_runs_every_step_on_one_instance():
+    prod = load_config(REPO / "config/prod.json")
+    assert (prod.compute.processing_instance_count, prod.compute.training_instance_count) == (1, 1)
+
+
+def test_reserved_concurrency_is_off_by_default_and_checked_against_the_account():
+    assert parse_config(_dev()).functions.reserved == {}
+    config = _dev()
+    config["functions"] = {"reserve_concurrency": True, "data_arrival_concurrency": 5}
+    assert "  functions.account_concurrency_limit: required" in _problems(config)
+    # A new account: 10 concurrent executions, of which Lambda keeps 100 unreserved.
+    config["functions"]["account_concurrency_limit"] = 10
+    message = _problems(config)
+    assert "  functions.account_concurrency_limit: 10 is too low to reserve 5" in message
+    assert "at least 105" in message
+    config["functions"]["account_concurrency_limit"] = 1000
+    assert parse_config(config).functions.reserved == {"data_arrival": 5}
+
+
+def test_a_bucket_name_over_63_characters_is_refused_naming_it():
+    # 20-character project, prod, and the longest region name (14 characters).
+    config = _dev()
+    config.update(project_name="a-twenty-char-projec", stage="prod")
+    message = _problems(config)
+    assert (
+        "  project_name: S3 bucket name "
+        "'a-twenty-char-projec-prod-access-logs-123456789012-ap-southeast-3' is 65 characters"
+    ) in message
+
+
+def test_the_retained_name_suffix_renames_what_cdk_destroy_keeps():
+    config = _dev()
+    config["retained_name_suffix"] = "v2"
+    names = parse_config(config).names
+    assert names.model_group == "mlops-dev-models-v2"
+    assert names.bucket("data", "123456789012", "us-east-1") == (
+        "mlops-dev-data-123456789012-us-east-1-v2"
+    )
+    assert names.endpoint == "mlops-dev-endpoint" and names.state_table == "mlops-dev-state"
+    config["retained_name_suffix"] = "V2_"
+    assert "  retained_name_suffix: " in _problems(config)
+
+
+def test_the_powertools_layer_version_setting_is_gone():
+    config = _dev()
+    config["powertools_layer_version"] = 27
+    assert "  powertools_layer_version: Extra inputs are not permitted" in _problems(config)
+
+
+def _with_features(count: int) -> dict:
+    config = _dev()
+    config["dataset"]["features"] = [{"name": f"f{i:03d}", "type": "numeric"} for i in range(count)]
+    return config
+
+
+def test_features_beyond_the_drift_rule_pattern_size_are_refused():
+    # The drift rule names every drift alarm; its pattern may hold 2048 characters.
+    accepted = max(n for n in range(1, 120) if _accepts(_with_features(n)))
+    message = _problems(_with_features(accepted + 1))
+    assert f"  dataset.features: {accepted + 1} features make the drift rule's event pattern" in (
+        message
+    )
+    assert "EventBridge allows 2048" in message
+
+
+def test_features_beyond_cloudformations_500_resources_are_refused_with_the_maximum():
+    # Each feature adds its drift alarm; dev (no retrain schedule, no email) leaves room for
+    # 500 - 61 of them. Both limits are listed when both are crossed.
+    refused = _problems(_with_features(440))
+    assert "  dataset.features: 440 features make the stack 501 resources" in refused
+    assert "at most 439 features" in refused
+    assert "make the stack" not in _problems(_with_features(439))
+    from infra.quotas import max_features_by_resources
+
+    assert max_features_by_resources(retrain_schedule=False, email=False) == 439
+
+
+def test_every_problem_is_listed_at_once_even_when_keys_of_both_kinds_are_wrong(tmp_path, capsys):
+    config = _dev()
+    config.update(project_name="a-twenty-char-projec", stage="prod")
+    config["metric"]["threshold"] = float("nan")
+    config["drift"]["schedule"] = "rate(0 minutes)"
+    config["dataset"]["classes"] = ["1"]
+    config["dataset"]["features"][5]["categories"] = []
+    config["compute"]["processing_instance_count"] = 2
+    _feature(config, name="score")
+    path = tmp_path / "bad.json"
+    path.write_text(json.dumps(config))
+    assert run(App(context={"config": str(path)}, outdir=str(tmp_path / "out"))) == 1
+    err = capsys.readouterr().err
+    assert "Traceback" not in err
+    for key in (
+        "metric.threshold",
+        "drift.schedule",
+        "dataset.classes",
+        "dataset.features.5.categories",
+        "compute.processing_instance_count",
+        "project_name",
+        "dataset.features.8.name",
+    ):
+        assert f"\n  {key}: " in err, (key, err)
+
+
+def _accepts(config: dict) -> bool:
+    try:
+        parse_config(config)
+    except ConfigError:
+        return False
+    return True
