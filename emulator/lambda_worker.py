@@ -4,8 +4,10 @@ phase, a real cold start) and then runs invocations one at a time, as Lambda doe
     python lambda_worker.py <request fd> <response fd>
 
 The parent (`emulator.lambdas`) starts it with exactly the function's environment (its variables,
-Lambda's reserved ones, its role's credentials) and its code folder as the working directory and
-`PYTHONPATH`. Messages are length-prefixed JSON on two pipes, so the handler's own stdout (its
+Lambda's reserved ones, its role's credentials) and its code folder as the working directory.
+The code folder goes on the path after the interpreter's own libraries: they stand for the
+Lambda runtime and its layers, and the package may carry wheels built for Lambda's Python, not
+this one. Messages are length-prefixed JSON on two pipes, so the handler's own stdout (its
 logs) stays free. Run as a file, not as part of the `emulator` package: the function must import
 nothing but its own code and the libraries a layer would give it.
 """
@@ -70,6 +72,7 @@ def main() -> None:
     # Python put this file's folder first on the path; the function must not see our modules.
     here = os.path.dirname(os.path.abspath(__file__))
     sys.path[:] = [p for p in sys.path if os.path.abspath(p or ".") != here]
+    sys.path.append(os.environ["LOCAL_LAMBDA_CODE_DIR"])
     module_name, _, attribute = os.environ["_HANDLER"].rpartition(".")
     handler = None
     init_error: dict[str, Any] | None = None

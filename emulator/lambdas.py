@@ -378,7 +378,9 @@ class LambdaService:
             "LAMBDA_TASK_ROOT": str(config.code_dir),
             "LAMBDA_RUNTIME_DIR": str(WORKER.parent),
             "LOCAL_LAMBDA_FUNCTION_ARN": config.arn,
-            "PYTHONPATH": str(config.code_dir),
+            # Read by the worker: the package goes after this interpreter's own libraries, which
+            # stand for the layer (the package may carry wheels built for Lambda's Python).
+            "LOCAL_LAMBDA_CODE_DIR": str(config.code_dir),
             "PYTHONDONTWRITEBYTECODE": "1",
             "TMPDIR": str(tmp),
             "TZ": ":UTC",

@@ -1,7 +1,8 @@
 """Running a SageMaker pipeline definition locally: what moto's StartPipelineExecution lacks.
 
-`start` runs the execution in a worker thread: steps in dependency order, one at a time (same
-order every run, which matters more here than parallelism), Processing and Training steps as
+`start` runs the execution in a worker thread: every step once the steps it depends on
+succeeded, up to `parallelism` at a time (SageMaker runs a pipeline's DAG in parallel too),
+Processing and Training steps as
 local processes (`emulator.pipeline_jobs`), Condition and Fail steps evaluated in-process,
 RegisterModel steps as a CreateModelPackage call. The executor keeps the execution records the
 SageMaker provider answers `DescribePipelineExecution`, `ListPipelineExecutions` and
@@ -16,7 +17,7 @@ import hashlib
 import json
 import logging
 import threading
-import uuid
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -99,6 +100,7 @@ class PipelineExecutor:
         scratch_dir: Path,
         emit: Callable[[dict], None],
         code_dir: Path | None = None,
+        parallelism: int = 2,
     ) -> None:
         self.cloud = cloud
         self.scratch_dir = Path(scratch_dir).resolve()
@@ -107,6 +109,7 @@ class PipelineExecutor:
         self._executions: dict[str, Execution] = {}
         self._lock = threading.Lock()
         self._stop = threading.Event()
+        self.parallelism = parallelism
 
     def stop(self, timeout: float = 30.0) -> None:
         """Stop every running job and wait for the executions to end (as Failed)."""
@@ -189,8 +192,7 @@ class PipelineExecutor:
     def _run(self, record: Execution, definition: dict, overrides: dict[str, str]) -> None:
         try:
             ctx = self._context(record, definition, overrides)
-            for step in _ordered(definition.get("Steps", [])):
-                self._step(record, step, ctx)
+            self._schedule(record, definition.get("Steps", []), ctx)
         except StepFailed as exc:
             self._finish(record, "Failed", str(exc))
         except Exception as exc:  # noqa: BLE001 - any bug must end the execution, not hang it
@@ -214,7 +216,7 @@ class PipelineExecutor:
         }
         return Context(parameters=values, execution=execution)
 
-    def _step(self, record: Execution, step: dict, ctx: Context) -> None:
+    def _step(self, record: Execution, step: dict, ctx: Context) -> list[dict]:
         name, kind = step["Name"], step.get("Type", "")
         item: dict[str, Any] = {
             "StepName": name,
@@ -237,8 +239,46 @@ class PipelineExecutor:
             self._end_step(item, "Failed", f"InternalError: {type(exc).__name__}: {exc}")
             raise
         self._end_step(item, "Succeeded", None)
-        for nested in _ordered(branch):
-            self._step(record, nested, ctx)
+        return branch
+
+    def _schedule(self, record: Execution, steps: list[dict], ctx: Context) -> None:
+        """Run every step whose dependencies succeeded, up to `parallelism` at a time, as
+        SageMaker runs a pipeline's DAG; a Condition step adds its chosen branch. The first
+        failure stops new steps; the running ones finish, then the execution fails."""
+        names = _all_names(steps)
+        pending = {s["Name"]: s for s in steps}
+        deps = {name: _dependencies(step, names) for name, step in pending.items()}
+        order = {name: i for i, name in enumerate(pending)}
+        done: set[str] = set()
+        failure: BaseException | None = None
+        with ThreadPoolExecutor(self.parallelism, thread_name_prefix="pipeline-step") as pool:
+            running: dict[Future[list[dict]], str] = {}
+            while pending or running:
+                if failure is None:
+                    ready = sorted((n for n in pending if deps[n] <= done), key=order.get)
+                    for name in ready:
+                        step = pending.pop(name)
+                        running[pool.submit(self._step, record, step, ctx)] = name
+                if not running:
+                    if pending and failure is None:
+                        stuck = ", ".join(sorted(pending))
+                        raise DefinitionError(f"steps that can never run (a cycle?): {stuck}")
+                    break
+                finished, _ = wait(running, return_when=FIRST_COMPLETED)
+                for future in finished:
+                    name = running.pop(future)
+                    try:
+                        branch = future.result()
+                    except BaseException as exc:  # noqa: BLE001 - re-raised once the rest end
+                        failure = failure or exc
+                        continue
+                    done.add(name)
+                    for nested in branch:
+                        pending[nested["Name"]] = nested
+                        order.setdefault(nested["Name"], len(order))
+                        deps[nested["Name"]] = _dependencies(nested, names) | {name}
+        if failure is not None:
+            raise failure
 
     def _end_step(self, item: dict[str, Any], status: str, reason: str | None) -> None:
         with self._lock:
@@ -370,21 +410,21 @@ def _job_name(execution_arn: str, step: str) -> str:
     return f"pipelines-{execution_id}-{step}-{suffix}"[:63].rstrip("-")
 
 
-def _ordered(steps: list[dict]) -> list[dict]:
-    """Dependency order (DependsOn and property references), else definition order."""
-    by_name = {s["Name"]: s for s in steps}
-    deps = {
-        s["Name"]: (set(s.get("DependsOn", [])) | step_references(s.get("Arguments", {})))
-        & set(by_name) - {s["Name"]}
-        for s in steps
-    }
-    done: list[dict] = []
-    placed: set[str] = set()
-    while len(done) < len(steps):
-        ready = [s for s in steps if s["Name"] not in placed and deps[s["Name"]] <= placed]
-        if not ready:
-            stuck = sorted(set(by_name) - placed)
-            raise DefinitionError(f"dependency cycle among steps: {', '.join(stuck)}")
-        done.append(ready[0])
-        placed.add(ready[0]["Name"])
-    return done
+def _all_names(steps: list[dict]) -> set[str]:
+    """Every step of the definition, branches of Condition steps included."""
+    names = set()
+    for step in steps:
+        names.add(step["Name"])
+        args = step.get("Arguments", {})
+        if step.get("Type") == "Condition":
+            names |= _all_names(args.get("IfSteps", []) + args.get("ElseSteps", []))
+    return names
+
+
+def _dependencies(step: dict, names: set[str]) -> set[str]:
+    """DependsOn and the steps whose properties the step reads."""
+    args = step.get("Arguments", {})
+    if step.get("Type") == "Condition":
+        args = {"Conditions": args.get("Conditions", [])}  # branches are not dependencies
+    found = set(step.get("DependsOn", [])) | step_references(args)
+    return (found & names) - {step["Name"]}

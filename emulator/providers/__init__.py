@@ -28,7 +28,7 @@ def install(
         SageMakerRuntimeProvider(endpoints),
         LambdaProvider(lambdas),
         EventsProvider(cloud, bus),
-        CloudWatchProvider(metrics),
+        CloudWatchProvider(cloud, metrics),
     ]
     for provider in providers:
         provider.install(cloud.front)

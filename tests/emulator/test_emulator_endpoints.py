@@ -1,51 +1,92 @@
-"""The endpoint host serves the registered model through boto3's sagemaker-runtime client."""
+"""Endpoints through SageMaker's own API on the runtime's URL: create, update with a canary,
+InvokeEndpoint with AWS's status codes and errors, capture, metrics."""
 
 from __future__ import annotations
 
-import json
+import io
 import re
-from collections.abc import Iterator
-from dataclasses import dataclass, field
+import tarfile
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
-import boto3
 import pytest
 from botocore.exceptions import ClientError
-from sagemaker_fixtures import Cloud, Events, Run, dev_config
+from conftest import unique, wait_for
 
-from emulator.endpoints import ENDPOINT_EVENT, EndpointBusy, EndpointHost, Fleet, _Endpoint
+from emulator.aws_events import ENDPOINT_EVENT
+from emulator.endpoints import Fleet, _Endpoint
+from infra.config import load_config
 from pipelines.datasets import generate_churn
 from pipelines.steps.capture import parse_capture_lines
 
-ROLLBACK_ALARM = "rollback-5xx"
+# A served model the way the inference toolkit expects one: an exception that carries a
+# status_code is answered with it, any other exception with a 500.
+INFERENCE = """
+class ClientMistake(Exception):
+    def __init__(self, message, status_code=400):
+        super().__init__(message)
+        self.status_code = status_code
+
+def model_fn(model_dir):
+    return {"label": "1"}
+
+def input_fn(body, content_type):
+    if content_type != "text/csv":
+        raise ClientMistake(f"unsupported content type {content_type}", 415)
+    text = body.decode("utf-8") if isinstance(body, bytes) else body
+    rows = [line.split(",") for line in text.strip().splitlines()]
+    for row in rows:
+        if len(row) != 8:
+            raise ClientMistake(f"expected 8 values, got {len(row)}")
+    return rows
+
+def predict_fn(rows, model):
+    if rows[0][0] == "boom":
+        raise RuntimeError("the model has a bug")
+    return [(model["label"], 0.75) for _ in rows]
+
+def output_fn(predictions, accept):
+    return "\\n".join(f"{label},{score}" for label, score in predictions), "text/csv"
+"""
+
+
+def _artifact() -> bytes:
+    raw = io.BytesIO()
+    with tarfile.open(fileobj=raw, mode="w:gz") as archive:
+        data = INFERENCE.encode()
+        info = tarfile.TarInfo("code/inference.py")
+        info.size = len(data)
+        archive.addfile(info, io.BytesIO(data))
+    return raw.getvalue()
 
 
 @dataclass
-class Deployed:
-    host: EndpointHost
-    events: Events
-    alarms: dict[str, str]
+class Served:
     name: str
-    configs: list[str] = field(default_factory=list)
+    configs: list[str]
+    alarm: str
 
 
-def _config(cloud: Cloud, run: Run, suffix: str) -> str:  # noqa: F811
-    """create_model + create_endpoint_config from the registered package, as the deploy Lambda."""
-    sm = cloud.client("sagemaker")
-    package_arn = sm.list_model_packages(ModelPackageGroupName=cloud.group)[
-        "ModelPackageSummaryList"
-    ][0]["ModelPackageArn"]
-    container = sm.describe_model_package(ModelPackageName=package_arn)["InferenceSpecification"][
-        "Containers"
-    ][0]
-    name = f"{cloud.prefix}-{suffix}"
+def _config(runtime, *, model_url: str | None = None) -> str:
+    sm = runtime.cloud.client("sagemaker")
+    name = unique("probe")
+    if model_url is None:
+        key = f"models/{name}/model.tar.gz"
+        runtime.cloud.client("s3").put_object(
+            Bucket=runtime.artifacts_bucket, Key=key, Body=_artifact()
+        )
+        model_url = f"s3://{runtime.artifacts_bucket}/{key}"
+    role = runtime.function_env("deploy").get("SAGEMAKER_ROLE_ARN") or runtime.function_env(
+        "deploy"
+    ).get("MODEL_ROLE_ARN")
     sm.create_model(
         ModelName=name,
-        ExecutionRoleArn=cloud.role_arn,
+        ExecutionRoleArn=role,
         PrimaryContainer={
-            "Image": container["Image"],
-            "ModelDataUrl": container["ModelDataUrl"],
-            "Environment": container.get("Environment", {}),
+            "Image": "sklearn:1.2",
+            "ModelDataUrl": model_url,
+            "Environment": {"SAGEMAKER_PROGRAM": "inference.py"},
         },
     )
     sm.create_endpoint_config(
@@ -56,232 +97,242 @@ def _config(cloud: Cloud, run: Run, suffix: str) -> str:  # noqa: F811
                 "ModelName": name,
                 "InitialInstanceCount": 1,
                 "InstanceType": "ml.t2.medium",
-                "InitialVariantWeight": 1.0,
             }
         ],
         DataCaptureConfig={
             "EnableCapture": True,
             "InitialSamplingPercentage": 100,
-            "DestinationS3Uri": f"s3://{cloud.data_bucket}/capture",
+            "DestinationS3Uri": f"s3://{runtime.data_bucket}/capture",
             "CaptureOptions": [{"CaptureMode": "Input"}, {"CaptureMode": "Output"}],
-            "CaptureContentTypeHeader": {
-                "CsvContentTypes": ["text/csv"],
-                "JsonContentTypes": ["application/json"],
-            },
         },
     )
     return name
 
 
+def _events(runtime, endpoint: str) -> list[dict]:
+    return [
+        e
+        for e in runtime.bus.delivered.values()
+        if e["detail-type"] == ENDPOINT_EVENT and e["detail"]["EndpointName"] == endpoint
+    ]
+
+
 @pytest.fixture(scope="module")
-def deployed(
-    cloud: Cloud,
-    good_run: Run,
-    tmp_path_factory: pytest.TempPathFactory,  # noqa: F811
-) -> Iterator[Deployed]:
-    assert good_run.status == "Succeeded"
-    events = Events()
-    alarms: dict[str, str] = {}
-    host = EndpointHost(
-        endpoint_url=cloud.url,
-        scratch_dir=tmp_path_factory.mktemp("serve"),
-        emit=events,
-        alarm_state=lambda n: alarms.get(n, "OK"),
-        time_scale=0.002,
-        capture_batch=1000,
+def served(runtime) -> Served:
+    sm = runtime.cloud.client("sagemaker")
+    config = _config(runtime)
+    name = unique("endpoint")
+    sm.create_endpoint(EndpointName=name, EndpointConfigName=config)
+    assert sm.describe_endpoint(EndpointName=name)["EndpointStatus"] in ("Creating", "InService")
+    assert runtime.endpoints.wait(name, 60) == "InService"
+    alarm = unique("rollback")
+    runtime.cloud.client("cloudwatch").put_metric_alarm(
+        AlarmName=alarm,
+        Namespace="Probe",
+        MetricName="Errors",
+        Statistic="Sum",
+        Period=60,
+        EvaluationPeriods=1,
+        Threshold=1,
+        ComparisonOperator="GreaterThanOrEqualToThreshold",
     )
-    config = _config(cloud, good_run, "v1")
-    cloud.client("sagemaker").create_endpoint(
-        EndpointName=cloud.endpoint_name, EndpointConfigName=config
-    )
-    host.apply(
-        endpoint_name=cloud.endpoint_name, endpoint_config_name=config, deployment_config=None
-    )
-    assert host.wait(cloud.endpoint_name, 60) == "InService"
-    try:
-        yield Deployed(host, events, alarms, cloud.endpoint_name, [config])
-    finally:
-        host.close()
+    return Served(name, [config], alarm)
 
 
-def _runtime(host: EndpointHost) -> object:
-    return boto3.client(
-        "sagemaker-runtime",
-        endpoint_url=host.url,
-        region_name="us-east-1",
-        aws_access_key_id="testing",
-        aws_secret_access_key="testing",
-    )
+def _runtime_client(runtime):
+    return runtime.cloud.client("sagemaker-runtime")
 
 
 def _rows(n: int) -> str:
-    frame = generate_churn(n, seed=11).drop(columns=["churned"])
-    return frame.to_csv(index=False, header=False)
+    return generate_churn(n, seed=11).drop(columns=["churned"]).to_csv(index=False, header=False)
 
 
-def test_create_serves_and_moto_agrees(deployed: Deployed, cloud: Cloud) -> None:  # noqa: F811
-    described = cloud.client("sagemaker").describe_endpoint(EndpointName=deployed.name)
-    assert described["EndpointStatus"] == "InService"
-    assert described["EndpointConfigName"] == deployed.configs[0]
-    first, second = deployed.events.of(ENDPOINT_EVENT)[:2]
-    assert first["detail"]["EndpointStatus"] == "CREATING"
-    assert second["detail"]["EndpointStatus"] == "IN_SERVICE"
-    assert second["detail"]["EndpointConfigName"] == deployed.configs[0]
-    assert second["resources"] == [second["detail"]["EndpointArn"]]
-    assert second["detail"]["ProductionVariants"][0]["VariantName"] == "AllTraffic"
-
-
-def test_invoke_csv_and_json(deployed: Deployed) -> None:
-    runtime = _runtime(deployed.host)
-    out = runtime.invoke_endpoint(
-        EndpointName=deployed.name, ContentType="text/csv", Accept="text/csv", Body=_rows(5)
+def test_create_goes_creating_then_in_service(runtime, served):
+    runtime.settle()
+    described = runtime.cloud.client("sagemaker").describe_endpoint(EndpointName=served.name)
+    assert (described["EndpointStatus"], described["EndpointConfigName"]) == (
+        "InService",
+        served.configs[0],
     )
-    assert out["ContentType"] == "text/csv"
-    assert out["InvokedProductionVariant"] == "AllTraffic"
-    lines = out["Body"].read().decode().strip().splitlines()
-    assert len(lines) == 5
-    for line in lines:
-        label, score = line.split(",")
-        assert label in ("0", "1") and 0.0 <= float(score) <= 1.0
-    record = generate_churn(1, seed=2).drop(columns=["churned"]).to_dict(orient="records")[0]
-    out = runtime.invoke_endpoint(
-        EndpointName=deployed.name,
-        ContentType="application/json",
-        Body=json.dumps({"instances": [record]}),
+    statuses = [e["detail"]["EndpointStatus"] for e in _events(runtime, served.name)]
+    assert statuses[:2] == ["CREATING", "IN_SERVICE"]
+    listed = runtime.cloud.client("sagemaker").list_endpoints(NameContains=served.name)["Endpoints"]
+    assert [e["EndpointName"] for e in listed] == [served.name]
+
+
+def test_invoke_answers_through_the_same_url(runtime, served):
+    out = _runtime_client(runtime).invoke_endpoint(
+        EndpointName=served.name, ContentType="text/csv", Accept="text/csv", Body=_rows(5)
     )
-    assert out["ContentType"] == "application/json"
-    assert len(json.loads(out["Body"].read())["predictions"]) == 1
+    assert out["ContentType"] == "text/csv" and out["InvokedProductionVariant"] == "AllTraffic"
+    assert out["Body"].read().decode().splitlines() == ["1,0.75"] * 5
 
 
-def test_errors_follow_the_runtime_contract(deployed: Deployed) -> None:
-    runtime = _runtime(deployed.host)
-    with pytest.raises(ClientError) as bad:
-        runtime.invoke_endpoint(EndpointName=deployed.name, ContentType="text/csv", Body="1,2,3\n")
-    assert bad.value.response["Error"]["Code"] == "ModelError"
-    assert bad.value.response["ResponseMetadata"]["HTTPStatusCode"] == 400
-    assert "expected 8 values" in bad.value.response["Error"]["Message"]
-    with pytest.raises(ClientError) as unknown:
-        runtime.invoke_endpoint(EndpointName="nope", ContentType="text/csv", Body=_rows(1))
-    assert unknown.value.response["ResponseMetadata"]["HTTPStatusCode"] == 404
+@pytest.mark.parametrize(
+    ("body", "content_type", "original"),
+    [
+        ("1,2,3\n", "text/csv", 400),
+        ("{}", "application/json", 415),
+        ("boom" + ",x" * 7, "text/csv", 500),
+    ],
+)
+def test_a_models_error_is_a_model_error(runtime, served, body, content_type, original):
+    client = _runtime_client(runtime)
+    with pytest.raises(client.exceptions.ModelError) as error:
+        client.invoke_endpoint(EndpointName=served.name, ContentType=content_type, Body=body)
+    response = error.value.response
+    assert response["ResponseMetadata"]["HTTPStatusCode"] == 424
+    assert response["OriginalStatusCode"] == original
+    assert "from primary" in response["Error"]["Message"]
 
 
-def test_capture_round_trips_through_the_monitor_parser(
-    deployed: Deployed,
-    cloud: Cloud,  # noqa: F811
-) -> None:
-    runtime = _runtime(deployed.host)
+def test_an_unknown_endpoint_is_a_validation_error(runtime):
+    client = _runtime_client(runtime)
+    with pytest.raises(client.exceptions.ValidationError) as error:
+        client.invoke_endpoint(EndpointName="nowhere", ContentType="text/csv", Body="1")
+    assert error.value.response["ResponseMetadata"]["HTTPStatusCode"] == 400
+
+
+def test_a_body_over_6_mb_is_refused(runtime, served):
+    with pytest.raises(ClientError) as error:
+        _runtime_client(runtime).invoke_endpoint(
+            EndpointName=served.name, ContentType="text/csv", Body=b"1" * (6 * 1024 * 1024 + 1)
+        )
+    assert error.value.response["ResponseMetadata"]["HTTPStatusCode"] == 413
+
+
+def test_client_mistakes_never_count_as_the_endpoints_5xx(runtime):
+    config = _config(runtime)
+    name = unique("counted")
+    runtime.cloud.client("sagemaker").create_endpoint(EndpointName=name, EndpointConfigName=config)
+    assert runtime.endpoints.wait(name, 60) == "InService"
+    client = _runtime_client(runtime)
+    for body, content_type in (
+        ("1,2\n", "text/csv"),
+        ("1,2,3\n", "text/csv"),
+        ("{}", "application/json"),
+    ):
+        with pytest.raises(ClientError):
+            client.invoke_endpoint(EndpointName=name, ContentType=content_type, Body=body)
+    with pytest.raises(ClientError):
+        client.invoke_endpoint(EndpointName=name, ContentType="text/csv", Body="boom" + ",x" * 7)
+    dims = [{"Name": "EndpointName", "Value": name}, {"Name": "VariantName", "Value": "AllTraffic"}]
+    now = datetime.now(UTC)
+
+    def total(metric: str) -> float:
+        points = runtime.metrics.points(
+            "AWS/SageMaker", metric, dims, now - timedelta(hours=1), now + timedelta(minutes=1)
+        )
+        return sum(v for _, v in points)
+
+    assert total("Invocation4XXErrors") == 3
+    assert total("Invocation5XXErrors") == 1
+    assert total("Invocations") == 4
+
+
+def test_capture_round_trips_through_the_monitor_parser(runtime, served):
     sent = _rows(7)
-    runtime.invoke_endpoint(EndpointName=deployed.name, ContentType="text/csv", Body=sent)
-    deployed.host.flush()
-    s3 = cloud.client("s3")
-    keys = [
-        o["Key"]
-        for o in s3.list_objects_v2(Bucket=cloud.data_bucket, Prefix=f"capture/{deployed.name}/")[
-            "Contents"
-        ]
-    ]
-    pattern = rf"capture/{deployed.name}/AllTraffic/\d{{4}}/\d\d/\d\d/\d\d/[^/]+\.jsonl"
+    _runtime_client(runtime).invoke_endpoint(
+        EndpointName=served.name, ContentType="text/csv", Body=sent
+    )
+    runtime.endpoints.flush()
+    s3 = runtime.cloud.client("s3")
+    listing = s3.list_objects_v2(Bucket=runtime.data_bucket, Prefix=f"capture/{served.name}/")
+    keys = [o["Key"] for o in listing["Contents"]]
+    pattern = rf"capture/{served.name}/AllTraffic/\d{{4}}/\d\d/\d\d/\d\d/[^/]+\.jsonl"
     assert keys and all(re.fullmatch(pattern, k) for k in keys), keys
     lines = [
         line
         for k in keys
-        for line in s3.get_object(Bucket=cloud.data_bucket, Key=k)["Body"]
+        for line in s3.get_object(Bucket=runtime.data_bucket, Key=k)["Body"]
         .read()
         .decode()
         .splitlines()
     ]
-    schema = dev_config()["dataset"]
-    features = [f["name"] for f in schema["features"]]
-    kinds = {f["name"]: f["type"] for f in schema["features"]}
+    dataset = load_config(Path(__file__).resolve().parents[2] / "config" / "dev.json").dataset
+    features = [f.name for f in dataset.features]
+    kinds = {f.name: f.type for f in dataset.features}
     now = datetime.now(UTC)
     parsed = parse_capture_lines(
         lines, features, kinds, start=now - timedelta(hours=1), end=now + timedelta(minutes=1)
     )
     assert parsed.n_skipped == 0, parsed.errors
-    # Earlier tests' successful requests are captured too; the failed one (400) is not.
     assert len(parsed.frame) >= 7 and parsed.n_events == len(lines)
-    assert all('"mode":"OUTPUT"' in line for line in lines)
 
 
-def test_metrics_reach_cloudwatch(deployed: Deployed, cloud: Cloud) -> None:  # noqa: F811
-    now = datetime.now(UTC)
-    stats = cloud.client("cloudwatch").get_metric_statistics(
-        Namespace="AWS/SageMaker",
-        MetricName="Invocations",
-        Statistics=["Sum"],
-        Period=3600,
-        StartTime=now - timedelta(hours=1),
-        EndTime=now + timedelta(minutes=5),
-        Dimensions=[
-            {"Name": "EndpointName", "Value": deployed.name},
-            {"Name": "VariantName", "Value": "AllTraffic"},
-        ],
-    )
-    assert sum(p["Sum"] for p in stats["Datapoints"]) >= 3
-
-
-def _blue_green(seconds: int) -> dict:
+def _blue_green(alarm: str, seconds: int) -> dict:
     return {
         "BlueGreenUpdatePolicy": {
             "TrafficRoutingConfiguration": {
-                "Type": "CANARY",
-                "CanarySize": {"Type": "CAPACITY_PERCENT", "Value": 10},
+                "Type": "ALL_AT_ONCE",
                 "WaitIntervalInSeconds": seconds,
             }
         },
-        "AutoRollbackConfiguration": {"Alarms": [{"AlarmName": ROLLBACK_ALARM}]},
+        "AutoRollbackConfiguration": {"Alarms": [{"AlarmName": alarm}]},
     }
 
 
-def test_alarm_during_canary_rolls_back_silently(
-    deployed: Deployed,
-    cloud: Cloud,
-    good_run: Run,  # noqa: F811
-) -> None:
-    new = _config(cloud, good_run, "v2")
-    deployed.alarms[ROLLBACK_ALARM] = "ALARM"
-    before = len(deployed.events.of(ENDPOINT_EVENT))
-    deployed.host.apply(
-        endpoint_name=deployed.name, endpoint_config_name=new, deployment_config=_blue_green(300)
+def test_an_alarm_during_the_update_rolls_back_silently(runtime, served):
+    sm = runtime.cloud.client("sagemaker")
+    new = _config(runtime)
+    runtime.cloud.client("cloudwatch").set_alarm_state(
+        AlarmName=served.alarm, StateValue="ALARM", StateReason="test"
     )
-    with pytest.raises(EndpointBusy):
-        deployed.host.apply(
-            endpoint_name=deployed.name, endpoint_config_name=new, deployment_config=None
-        )
-    assert deployed.host.wait(deployed.name, 60) == "InService"
-    updating, settled = deployed.events.of(ENDPOINT_EVENT)[before:]
+    before = len(_events(runtime, served.name))
+    sm.update_endpoint(
+        EndpointName=served.name,
+        EndpointConfigName=new,
+        DeploymentConfig=_blue_green(served.alarm, 600),
+    )
+    with pytest.raises(ClientError, match="in-progress"):
+        sm.update_endpoint(EndpointName=served.name, EndpointConfigName=new)
+    assert runtime.endpoints.wait(served.name, 60) == "InService"
+    runtime.settle()
+    updating, settled = _events(runtime, served.name)[before:]
     assert updating["detail"]["EndpointStatus"] == "UPDATING"
     assert settled["detail"]["EndpointStatus"] == "IN_SERVICE"
-    assert settled["detail"]["EndpointConfigName"] == deployed.configs[0]
-    assert ROLLBACK_ALARM in settled["detail"]["FailureReason"]
-    described = cloud.client("sagemaker").describe_endpoint(EndpointName=deployed.name)
-    assert described["EndpointConfigName"] == deployed.configs[0]
-    assert deployed.host.serving_config(deployed.name) == deployed.configs[0]
-    deployed.configs.append(new)
-
-
-def test_quiet_canary_shifts_to_green(deployed: Deployed, cloud: Cloud) -> None:  # noqa: F811
-    new = deployed.configs[-1]
-    deployed.alarms[ROLLBACK_ALARM] = "OK"
-    before = len(deployed.events.of(ENDPOINT_EVENT))
-    deployed.host.apply(
-        endpoint_name=deployed.name, endpoint_config_name=new, deployment_config=_blue_green(100)
+    assert settled["detail"]["EndpointConfigName"] == served.configs[0]
+    assert served.alarm in settled["detail"]["FailureReason"]
+    assert sm.describe_endpoint(EndpointName=served.name)["EndpointConfigName"] == served.configs[0]
+    runtime.cloud.client("cloudwatch").set_alarm_state(
+        AlarmName=served.alarm, StateValue="OK", StateReason="test"
     )
-    assert deployed.host.wait(deployed.name, 60) == "InService"
-    settled = deployed.events.of(ENDPOINT_EVENT)[before:][-1]
-    assert settled["detail"]["EndpointConfigName"] == new
-    assert "FailureReason" not in settled["detail"]
-    described = cloud.client("sagemaker").describe_endpoint(EndpointName=deployed.name)
+
+
+def test_a_quiet_update_shifts_to_the_new_config(runtime, served):
+    sm = runtime.cloud.client("sagemaker")
+    new = _config(runtime)
+    sm.update_endpoint(
+        EndpointName=served.name,
+        EndpointConfigName=new,
+        DeploymentConfig=_blue_green(served.alarm, 60),
+    )
+    assert runtime.endpoints.wait(served.name, 60) == "InService"
+    described = sm.describe_endpoint(EndpointName=served.name)
     assert (described["EndpointConfigName"], described["EndpointStatus"]) == (new, "InService")
-    out = _runtime(deployed.host).invoke_endpoint(
-        EndpointName=deployed.name, ContentType="text/csv", Accept="text/csv", Body=_rows(2)
+    served.configs.append(new)
+
+
+def test_a_failed_endpoint_must_be_deleted_and_created_again(runtime):
+    sm = runtime.cloud.client("sagemaker")
+    broken = _config(runtime, model_url=f"s3://{runtime.artifacts_bucket}/missing/model.tar.gz")
+    name = unique("failing")
+    sm.create_endpoint(EndpointName=name, EndpointConfigName=broken)
+    assert runtime.endpoints.wait(name, 60) == "Failed"
+    assert "cannot unpack" in sm.describe_endpoint(EndpointName=name)["FailureReason"]
+    with pytest.raises(ClientError, match="Failed"):
+        sm.update_endpoint(EndpointName=name, EndpointConfigName=_config(runtime))
+    sm.delete_endpoint(EndpointName=name)
+    wait_for(lambda: not sm.list_endpoints(NameContains=name)["Endpoints"], 30, "the delete")
+    sm.create_endpoint(EndpointName=name, EndpointConfigName=_config(runtime))
+    assert runtime.endpoints.wait(name, 60) == "InService"
+
+
+def test_canary_routes_exactly_its_share():
+    blue, green = Fleet("blue", [], None), Fleet("green", [], None)
+    now = datetime.now(UTC)
+    endpoint = _Endpoint(
+        "e", "arn", "blue", now, now, {}, blue=blue, green=green, green_percent=10.0
     )
-    assert len(out["Body"].read().decode().strip().splitlines()) == 2
-
-
-def test_canary_routes_exactly_its_share() -> None:
-    blue = Fleet("blue", [], None)
-    green = Fleet("green", [], None)
-    endpoint = _Endpoint("e", "arn", datetime.now(UTC), blue=blue, green=green, green_percent=10.0)
     picks = [endpoint.route().config_name for _ in range(100)]  # type: ignore[union-attr]
     assert picks.count("green") == 10

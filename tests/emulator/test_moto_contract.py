@@ -243,3 +243,19 @@ def test_update_endpoint_and_test_event_pattern_are_missing(aws):
         ),
     )
     assert "Result" not in answer
+
+
+def test_new_alarms_start_in_ok(aws):
+    cloudwatch = client("cloudwatch")
+    cloudwatch.put_metric_alarm(
+        AlarmName="a",
+        Namespace="N",
+        MetricName="m",
+        Statistic="Sum",
+        Period=60,
+        EvaluationPeriods=1,
+        Threshold=1,
+        ComparisonOperator="GreaterThanThreshold",
+    )
+    (alarm,) = cloudwatch.describe_alarms(AlarmNames=["a"])["MetricAlarms"]
+    assert alarm["StateValue"] == "OK"  # CloudWatch's is INSUFFICIENT_DATA: the provider fixes it
