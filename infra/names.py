@@ -221,6 +221,11 @@ class PhysicalNames:
         return f"{self.prefix}-sagemaker"
 
     @property
+    def model_role(self) -> str:
+        """The execution role of the model on the endpoint (not the pipeline's)."""
+        return f"{self.prefix}-model"
+
+    @property
     def dashboard(self) -> str:
         return f"{self.prefix}-loop"
 
@@ -302,6 +307,7 @@ class PhysicalNames:
             ("queue", self.failure_queue),
             ("topic", self.topic),
             ("role", self.sagemaker_role),
+            ("role", self.model_role),
             ("dashboard", self.dashboard),
             ("namespace", self.drift_namespace),
             ("namespace", self.functions_namespace),

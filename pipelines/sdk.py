@@ -14,6 +14,13 @@ The bootstrap unpacks the code bundle (a ProcessingInput at /opt/ml/processing/i
 installs pydantic if the image lacks it, and runs `python3 -m <first argument> <the rest>`.
 A local runtime can skip the shell: run `python -m ContainerArguments[0] ContainerArguments[1:]`
 with the bundle (or the repository) on PYTHONPATH and `/opt/ml/` in arguments mapped to a folder.
+
+Every job's ML storage volume is encrypted with the stack's key (`${KmsKeyArn}`), except on
+instance types with local NVMe storage, which SageMaker encrypts in hardware and for which it
+refuses a volume key. The jobs are not network-isolated: Evaluate and the drift check call S3 (and
+CloudWatch) themselves, and every step needs pydantic, which the scikit-learn image
+lacks and which the bootstrap (and the training container, from `requirements.txt`) installs
+from PyPI at start.
 """
 
 from __future__ import annotations
@@ -22,6 +29,7 @@ import contextlib
 import json
 import logging
 import os
+import re
 import warnings
 from collections.abc import Iterator
 from typing import Any
@@ -38,6 +46,16 @@ from sagemaker.core.workflow.pipeline_context import PipelineSession  # noqa: E4
 from sagemaker.mlops.workflow.steps import ProcessingStep  # noqa: E402
 
 CODE_INPUT_DIR = "/opt/ml/processing/input/code"
+VOLUME_KEY = "${KmsKeyArn}"
+# Instance families with local NVMe instance storage: a "d" in the family suffix (m5d, g4dn,
+# p4d, m6id...) and these. SageMaker refuses a volume key for them (API_ResourceConfig,
+# API_ProcessingClusterConfig: "You can't request a VolumeKmsKeyId when using an instance type
+# with local storage"; the list: https://docs.aws.amazon.com/ec2/latest/instancetypes/ ->
+# instance store specifications).
+_INSTANCE_STORE_FAMILIES = frozenset(
+    {"g5", "g6", "g6e", "gr6", "p5", "p5e", "p5en", "trn1", "trn1n", "trn2"}
+)
+_D_SUFFIX = re.compile(r"^[a-z]+\d+[a-z-]*d[a-z-]*$")
 # At most 256 characters: SageMaker's limit for one ContainerEntrypoint item. The bundle is
 # the only file in its input folder; as a CDK asset its key ends in `.gz`, not `.tar.gz`.
 PROCESSING_BOOTSTRAP = (
@@ -74,6 +92,16 @@ class PlaceholderProcessor(Processor):
 
     def _normalize_inputs(self, inputs: Any = None, kms_key: Any = None) -> list[Any]:
         return list(inputs or [])
+
+
+def volume_kms_key(instance_type: str) -> str | None:
+    """The volume key for a job on `instance_type` (its default in the definition), or None
+    when the type has local instance storage."""
+    parts = instance_type.split(".")
+    family = parts[1] if len(parts) == 3 and parts[0] == "ml" else instance_type
+    if family in _INSTANCE_STORE_FAMILIES or _D_SUFFIX.match(family):
+        return None
+    return VOLUME_KEY
 
 
 def offline_session() -> OfflinePipelineSession:
@@ -137,6 +165,7 @@ def processing_step(
     *,
     instance_type: Any,
     instance_count: Any,
+    volume_kms_key: str | None,
     inputs: list[ProcessingInput],
     outputs: list[Any],
     args: list[Any],
@@ -148,6 +177,7 @@ def processing_step(
         image_uri="${SklearnImageUri}",
         instance_count=instance_count,
         instance_type=instance_type,
+        volume_kms_key=volume_kms_key,
         entrypoint=PROCESSING_ENTRYPOINT,
         sagemaker_session=session,
         env={"AWS_DEFAULT_REGION": "${AWS::Region}"},

@@ -58,7 +58,7 @@ ENV = {
     "IDEMPOTENCY_TTL_SECONDS": "86400",
     "MODEL_PACKAGE_GROUP_NAME": f"{_PREFIX}-models",
     "ENDPOINT_NAME": f"{_PREFIX}-endpoint",
-    "SAGEMAKER_ROLE_ARN": "arn:aws:iam::123456789012:role/bench",
+    "MODEL_ROLE_ARN": "arn:aws:iam::123456789012:role/bench",
     "INFERENCE_INSTANCE_TYPE": "ml.t2.medium",
     "INFERENCE_INSTANCE_COUNT": "1",
     "CAPTURE_S3_URI": f"s3://{_PREFIX}-data/capture/{_PREFIX}-endpoint",

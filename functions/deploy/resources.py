@@ -40,8 +40,13 @@ def create_model(settings: DeploySettings, name: str, package: dict[str, Any]) -
     if container.get("Environment"):
         primary["Environment"] = dict(container["Environment"])
     try:
+        # The model runs with its own role, and without network access: the serving code and
+        # the model ship in model.tar.gz, which SageMaker downloads before the container starts.
         client("sagemaker").create_model(
-            ModelName=name, PrimaryContainer=primary, ExecutionRoleArn=settings.sagemaker_role_arn
+            ModelName=name,
+            PrimaryContainer=primary,
+            ExecutionRoleArn=settings.model_role_arn,
+            EnableNetworkIsolation=True,
         )
     except ClientError as exc:
         if not _already_exists(exc):

@@ -70,7 +70,7 @@ class DriftRetrainSettings(_TrainingSettings):
 class DeploySettings(_Settings):
     model_package_group_name: NonEmpty = Field(alias="MODEL_PACKAGE_GROUP_NAME")
     endpoint_name: NonEmpty = Field(alias="ENDPOINT_NAME")
-    sagemaker_role_arn: NonEmpty = Field(alias="SAGEMAKER_ROLE_ARN")
+    model_role_arn: NonEmpty = Field(alias="MODEL_ROLE_ARN")
     artifacts_bucket: NonEmpty = Field(alias="ARTIFACTS_BUCKET")
     inference_instance_type: NonEmpty = Field(alias="INFERENCE_INSTANCE_TYPE")
     inference_instance_count: Positive = Field(alias="INFERENCE_INSTANCE_COUNT", default=1)

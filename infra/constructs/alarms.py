@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
-from aws_cdk import Duration
+from aws_cdk import Duration, Stack
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_cloudwatch_actions as cw_actions
+from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_sns as sns
@@ -20,8 +21,23 @@ DRIFT_SCORE_METRIC = "drift_score"
 FEATURE_DRIFT_METRIC = "feature_baseline_drift_{feature}"
 
 
+def alarm_arn_pattern(stack: Stack, prefix: str) -> str:
+    """Every alarm of the stack: all are named `<prefix>-...` (infra/names.py)."""
+    return f"arn:{stack.partition}:cloudwatch:{stack.region}:{stack.account}:alarm:{prefix}-*"
+
+
 class Notifications(Construct):
-    """The SNS topic for people: failures, models awaiting approval, rollbacks, alarms."""
+    """The SNS topic for people: failures, models awaiting approval, rollbacks, alarms.
+
+    The stack's alarms publish to it as `cloudwatch.amazonaws.com`: the topic policy lets them,
+    and, the topic being encrypted, so does the key policy (Decrypt and GenerateDataKey*), both
+    for this account's alarms of this stack only. AWS pages: "Enable compatibility between event
+    sources from AWS services and encrypted topics",
+    https://docs.aws.amazon.com/sns/latest/dg/sns-key-management.html#compatibility-with-aws-services
+    (the key statement, with aws:SourceArn and the topic's encryption context), and
+    https://repost.aws/knowledge-center/cloudwatch-receive-sns-for-alarm-trigger (the topic
+    statement for cloudwatch.amazonaws.com, narrowed to alarms with aws:SourceArn).
+    """
 
     def __init__(
         self,
@@ -43,6 +59,39 @@ class Notifications(Construct):
         )
         if email:
             self.topic.add_subscription(subscriptions.EmailSubscription(email))
+        stack = Stack.of(self)
+        from_our_alarms = {
+            "StringEquals": {"aws:SourceAccount": stack.account},
+            "ArnLike": {"aws:SourceArn": alarm_arn_pattern(stack, names.prefix)},
+        }
+        alarms = iam.ServicePrincipal("cloudwatch.amazonaws.com")
+        self.topic.add_to_resource_policy(
+            iam.PolicyStatement(
+                sid="AlarmsPublish",
+                principals=[alarms],
+                actions=["sns:Publish"],
+                resources=[self.topic.topic_arn],
+                conditions=from_our_alarms,
+            )
+        )
+        key.add_to_resource_policy(
+            iam.PolicyStatement(
+                sid="AlarmsPublishEncrypted",
+                principals=[alarms],
+                actions=["kms:Decrypt", "kms:GenerateDataKey*"],
+                resources=["*"],
+                conditions={
+                    **from_our_alarms,
+                    "StringEquals": {
+                        **from_our_alarms["StringEquals"],
+                        # Spelled out, not a Ref: the topic depends on the key already.
+                        "kms:EncryptionContext:aws:sns:topicArn": (
+                            f"arn:{stack.partition}:sns:{stack.region}:{stack.account}:{names.topic}"
+                        ),
+                    },
+                },
+            )
+        )
 
 
 class DriftAlarms(Construct):

@@ -138,8 +138,9 @@ class DataStorage(Construct):
         )
 
     def _allow_services_to_use_key(self) -> None:
-        """Services that write encrypted data on the stack's behalf: Lambda log groups, EventBridge
-        dead-lettering into the failure queue, CloudWatch alarms publishing to the topic."""
+        """Services that write encrypted data on the stack's behalf: Lambda log groups and
+        EventBridge dead-lettering into the failure queue (CloudWatch alarms publishing to the
+        topic: see alarms.Notifications)."""
         stack = Stack.of(self)
         self.key.add_to_resource_policy(
             iam.PolicyStatement(
@@ -164,11 +165,8 @@ class DataStorage(Construct):
         )
         self.key.add_to_resource_policy(
             iam.PolicyStatement(
-                sid="EventsAndAlarmsPublish",
-                principals=[
-                    iam.ServicePrincipal("events.amazonaws.com"),
-                    iam.ServicePrincipal("cloudwatch.amazonaws.com"),
-                ],
+                sid="EventsDeadLetters",
+                principals=[iam.ServicePrincipal("events.amazonaws.com")],
                 actions=["kms:Decrypt", "kms:GenerateDataKey*"],
                 resources=["*"],
                 conditions={"StringEquals": {"aws:SourceAccount": stack.account}},

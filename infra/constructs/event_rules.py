@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import jsii
-from aws_cdk import Duration
+from aws_cdk import Duration, Names
 from aws_cdk import aws_events as events
 from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_iam as iam
@@ -13,7 +13,6 @@ from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
-from infra.constructs.nag import acknowledge, actions
 from infra.names import PhysicalNames
 from infra.quotas import drift_alarm_pattern
 
@@ -24,7 +23,13 @@ ENDPOINT_SETTLED_STATUSES = ["IN_SERVICE", "FAILED"]
 @jsii.implements(events.IRuleTarget)
 class SageMakerPipelineTarget:
     """Starts a SageMaker pipeline with its default parameters; `aws_events_targets` has no
-    L2 target for it."""
+    L2 target for it.
+
+    A start that fails every retry goes to the dead-letter queue, which EventBridge writes to
+    under the queue's own policy, not the target role: the queue must allow sqs:SendMessage to
+    events.amazonaws.com for this rule (the L2 targets add that statement themselves).
+    https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-rule-dlq.html
+    """
 
     def __init__(
         self, *, pipeline_arn: str, role: iam.IRole, dead_letter_queue: sqs.IQueue
@@ -34,6 +39,15 @@ class SageMakerPipelineTarget:
         self._dead_letter_queue = dead_letter_queue
 
     def bind(self, rule: events.IRule, id: str | None = None) -> events.RuleTargetConfig:  # noqa: A002
+        self._dead_letter_queue.add_to_resource_policy(
+            iam.PolicyStatement(
+                sid=f"AllowEventRule{Names.node_unique_id(rule.node)}",
+                principals=[iam.ServicePrincipal("events.amazonaws.com")],
+                actions=["sqs:SendMessage"],
+                resources=[self._dead_letter_queue.queue_arn],
+                conditions={"ArnEquals": {"aws:SourceArn": rule.rule_arn}},
+            )
+        )
         return events.RuleTargetConfig(
             arn=self._pipeline_arn,
             role=self._role,
@@ -179,13 +193,6 @@ class LoopRules(Construct):
             iam.PolicyStatement(
                 actions=["sagemaker:StartPipelineExecution"], resources=[monitoring_pipeline_arn]
             )
-        )
-        failure_queue.grant_send_messages(start_monitoring)
-        acknowledge(
-            start_monitoring,
-            "AwsSolutions-IAM5",
-            "KMS action wildcards written by the queue's grant helper, bound to the stack's key.",
-            actions("kms:ReEncrypt*", "kms:GenerateDataKey*"),
         )
         self.monitoring_schedule = events.Rule(
             self,

@@ -4,15 +4,17 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+import jsii
 from aws_cdk import Acknowledgment, Duration, RemovalPolicy, Validations
+from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
-from aws_cdk import aws_lambda_destinations as destinations
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
-from infra.constructs.nag import GRANT_HELPER_ACTIONS, acknowledge, actions
+from infra.constructs import access
+from infra.constructs.nag import acknowledge
 from infra.names import PhysicalNames
 
 # infra/assets.py vendors the handlers' dependencies for exactly this runtime and architecture.
@@ -46,12 +48,39 @@ class FailureQueue(Construct):
         )
 
 
+@jsii.implements(lambda_.IDestination)
+class FailureDestination:
+    """The failure queue as an on-failure destination, granting only what Lambda calls on it.
+
+    `aws_lambda_destinations.SqsDestination` also grants sqs:GetQueueAttributes and GetQueueUrl;
+    Lambda delivers with sqs:SendMessage alone (the execution role's permission, see
+    https://docs.aws.amazon.com/lambda/latest/dg/invocation-async-retain-records.html).
+    """
+
+    def __init__(self, queue: sqs.IQueue) -> None:
+        self._queue = queue
+
+    def bind(
+        self,
+        scope: Construct,
+        fn: lambda_.IFunction,
+        *,
+        type: lambda_.DestinationType,  # noqa: A002
+    ) -> lambda_.DestinationConfig:
+        access.allow(
+            fn,
+            iam.PolicyStatement(actions=["sqs:SendMessage"], resources=[self._queue.queue_arn]),
+        )
+        return lambda_.DestinationConfig(destination=self._queue.queue_arn)
+
+
 class LoopFunction(Construct):
     """A Python Lambda from `functions/<name>/handler.py` with X-Ray and a DLQ; `code` carries
     Powertools and the other dependencies (infra/assets.py).
 
     EventBridge invokes asynchronously: Lambda retries twice, then the event and its error go to
-    the failure queue, so nothing is dropped silently.
+    the failure queue, so nothing is dropped silently. Its role gets the key's use (the table,
+    topic, failure queue and buckets are all encrypted with it); the stack grants the rest.
     """
 
     def __init__(
@@ -102,8 +131,9 @@ class LoopFunction(Construct):
             reserved_concurrent_executions=reserved_concurrency,
             retry_attempts=2,
             max_event_age=Duration.hours(6),
-            on_failure=destinations.SqsDestination(failure_queue),
+            on_failure=FailureDestination(failure_queue),
         )
+        access.allow(self.function, access.key_use(key))
         self.function_name = function_name
         acknowledge(
             self.function,
@@ -117,7 +147,10 @@ class LoopFunction(Construct):
         acknowledge(
             self.function,
             "AwsSolutions-IAM5",
-            "Action wildcards written by CDK grant helpers, bounded by the statement's resources; "
-            "X-Ray's PutTraceSegments and PutTelemetryRecords support no resource-level scope.",
-            [*actions(*GRANT_HELPER_ACTIONS), "Resource::*"],
+            "Resource::* only for actions that support no resource-level permissions (checked for "
+            "every statement against the Service Authorization Reference by "
+            "tests/infra/test_infra_iam_resources.py): X-Ray's PutTraceSegments and "
+            "PutTelemetryRecords, and sagemaker:ListModelPackages where a function lists the "
+            "registry.",
+            ["Resource::*"],
         )

@@ -11,16 +11,18 @@ from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_sagemaker as sagemaker
 from constructs import Construct
 
+from infra.constructs import access
 from infra.constructs.data_storage import CAPTURE_PREFIX, INCOMING_PREFIX
-from infra.constructs.nag import GRANT_HELPER_ACTIONS, acknowledge, actions, resources
+from infra.constructs.nag import acknowledge, resources
 from infra.names import PhysicalNames
 
 
 class SageMakerExecutionRole(Construct):
-    """The one role SageMaker Pipelines, processing and training jobs act with.
+    """The role SageMaker Pipelines, and the processing and training jobs it starts, act with.
 
-    Scoped to this stack's buckets, key, pipelines, model package group and log groups; the
-    scikit-learn image lives in an AWS-owned ECR account per region, hence the account wildcard.
+    Scoped to this stack's buckets (per prefix), key, model package group and job log groups;
+    the scikit-learn image lives in an AWS-owned ECR account per region, hence the account
+    wildcard. The model does not run with it: it has its own role (`serving.ModelExecutionRole`).
     """
 
     def __init__(
@@ -43,15 +45,39 @@ class SageMakerExecutionRole(Construct):
             assumed_by=iam.ServicePrincipal("sagemaker.amazonaws.com"),
             description="SageMaker pipelines and jobs of the MLOps stack",
         )
-        data_bucket.grant_read(self.role, f"{INCOMING_PREFIX}*")
-        data_bucket.grant_read(self.role, f"{CAPTURE_PREFIX}*")
-        artifacts_bucket.grant_read_write(self.role)
-        key.grant_encrypt_decrypt(self.role)
 
         def sm_arn(resource: str) -> str:
             return f"arn:{stack.partition}:sagemaker:{stack.region}:{stack.account}:{resource}"
 
+        job_logs = (
+            f"arn:{stack.partition}:logs:{stack.region}:{stack.account}:log-group:/aws/sagemaker/*"
+        )
         statements = [
+            # Job inputs: the data of a run, the captured traffic of a window (both downloaded
+            # by SageMaker with ListBucket + GetObject); step outputs, the live record, the
+            # baseline and the drift reports in the artifacts bucket.
+            access.objects(data_bucket, access.READ, f"{INCOMING_PREFIX}*", f"{CAPTURE_PREFIX}*"),
+            access.listing(data_bucket, INCOMING_PREFIX, CAPTURE_PREFIX),
+            access.objects(artifacts_bucket, access.READ, "pipelines/*", "live/*"),
+            access.objects(
+                artifacts_bucket,
+                (*access.WRITE, "s3:AbortMultipartUpload"),
+                "pipelines/*",
+                "monitoring/*",
+            ),
+            # Evaluate and the drift check read live/<endpoint>.json, which is missing until a
+            # model serves: without ListBucket S3 answers 403 instead of 404.
+            access.listing(artifacts_bucket),
+            # Read inputs, write outputs, and (CreateGrant) encrypt the jobs' volumes with it.
+            access.key_use(
+                key, ("kms:Decrypt", "kms:DescribeKey", "kms:Encrypt", "kms:GenerateDataKey")
+            ),
+            iam.PolicyStatement(
+                sid="EncryptJobVolumes",
+                actions=["kms:CreateGrant"],
+                resources=[key.key_arn],
+                conditions={"Bool": {"kms:GrantIsForAWSResource": "true"}},
+            ),
             iam.PolicyStatement(
                 sid="RunPipelineJobs",
                 actions=[
@@ -87,22 +113,7 @@ class SageMakerExecutionRole(Construct):
                 resources=[self.role.role_arn],
                 conditions={"StringEquals": {"iam:PassedToService": "sagemaker.amazonaws.com"}},
             ),
-            iam.PolicyStatement(
-                sid="PullFrameworkImages",
-                actions=[
-                    "ecr:BatchGetImage",
-                    "ecr:GetDownloadUrlForLayer",
-                    "ecr:BatchCheckLayerAvailability",
-                ],
-                resources=[
-                    f"arn:{stack.partition}:ecr:{stack.region}:*:repository/sagemaker-scikit-learn"
-                ],
-            ),
-            iam.PolicyStatement(
-                sid="EcrLogin",
-                actions=["ecr:GetAuthorizationToken"],
-                resources=["*"],
-            ),
+            *image_pull_statements(stack),
             iam.PolicyStatement(
                 sid="JobLogs",
                 actions=[
@@ -111,16 +122,20 @@ class SageMakerExecutionRole(Construct):
                     "logs:PutLogEvents",
                     "logs:DescribeLogStreams",
                 ],
-                resources=[
-                    f"arn:{stack.partition}:logs:{stack.region}:{stack.account}:"
-                    "log-group:/aws/sagemaker/*"
-                ],
+                resources=[job_logs],
             ),
+            # The drift metrics of the monitoring step, and the jobs' own instance and
+            # algorithm metrics, which SageMaker puts with the job's role
+            # (https://docs.aws.amazon.com/sagemaker/latest/dg/monitoring-cloudwatch.html).
             iam.PolicyStatement(
-                sid="PublishDriftMetrics",
+                sid="PublishMetrics",
                 actions=["cloudwatch:PutMetricData"],
                 resources=["*"],
-                conditions={"StringEquals": {"cloudwatch:namespace": metrics_namespace}},
+                conditions={
+                    "StringEquals": {
+                        "cloudwatch:namespace": [metrics_namespace, *JOB_METRIC_NAMESPACES]
+                    }
+                },
             ),
         ]
         for statement in statements:
@@ -130,27 +145,51 @@ class SageMakerExecutionRole(Construct):
             self.role,
             "AwsSolutions-IAM5",
             "Wildcards are bounded: job names are generated by SageMaker Pipelines under the "
-            "'pipelines-' prefix; model package versions are numbered by the registry; bucket "
-            "grants are per prefix; the framework image account varies by region; "
-            "ecr:GetAuthorizationToken and cloudwatch:PutMetricData support no resource (the "
-            "latter is bound to the drift namespace by condition).",
+            "'pipelines-' prefix; model package versions are numbered by the registry; object "
+            "grants are per key prefix; the framework image account varies by region; job log "
+            "groups are SageMaker's own /aws/sagemaker/ groups; ecr:GetAuthorizationToken and "
+            "cloudwatch:PutMetricData support no resource (the latter is bound to its "
+            "namespaces by condition).",
             [
-                *actions(*GRANT_HELPER_ACTIONS),
                 *resources(
                     stack,
                     sm_arn("processing-job/pipelines-*"),
                     sm_arn("training-job/pipelines-*"),
                     sm_arn(f"model-package/{names.model_group}/*"),
-                    f"arn:{stack.partition}:ecr:{stack.region}:*:repository/sagemaker-scikit-learn",
-                    f"arn:{stack.partition}:logs:{stack.region}:{stack.account}:"
-                    "log-group:/aws/sagemaker/*",
+                    SKLEARN_REPOSITORY_ARN.format(partition=stack.partition, region=stack.region),
+                    job_logs,
                     data_bucket.arn_for_objects(f"{INCOMING_PREFIX}*"),
                     data_bucket.arn_for_objects(f"{CAPTURE_PREFIX}*"),
-                    artifacts_bucket.arn_for_objects("*"),
+                    artifacts_bucket.arn_for_objects("pipelines/*"),
+                    artifacts_bucket.arn_for_objects("live/*"),
+                    artifacts_bucket.arn_for_objects("monitoring/*"),
                 ),
                 "Resource::*",
             ],
         )
+
+
+# SageMaker's job metrics (instance utilization, and the algorithm metrics of training jobs).
+JOB_METRIC_NAMESPACES = ("/aws/sagemaker/ProcessingJobs", "/aws/sagemaker/TrainingJobs")
+SKLEARN_REPOSITORY_ARN = "arn:{partition}:ecr:{region}:*:repository/sagemaker-scikit-learn"
+
+
+def image_pull_statements(stack: Stack) -> list[iam.PolicyStatement]:
+    """Pulling the scikit-learn framework image (an AWS-owned account per region)."""
+    return [
+        iam.PolicyStatement(
+            sid="PullFrameworkImages",
+            actions=[
+                "ecr:BatchGetImage",
+                "ecr:GetDownloadUrlForLayer",
+                "ecr:BatchCheckLayerAvailability",
+            ],
+            resources=[
+                SKLEARN_REPOSITORY_ARN.format(partition=stack.partition, region=stack.region)
+            ],
+        ),
+        iam.PolicyStatement(sid="EcrLogin", actions=["ecr:GetAuthorizationToken"], resources=["*"]),
+    ]
 
 
 class ModelRegistry(Construct):

@@ -5,11 +5,11 @@ from __future__ import annotations
 import json
 
 from aws_cdk import Duration, Stack
-from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from constructs import Construct
 
 from infra.config import StackConfig
+from infra.constructs import access
 from infra.constructs.alarms import (
     DriftAlarms,
     EndpointAlarms,
@@ -26,10 +26,11 @@ from infra.constructs.data_storage import (
 )
 from infra.constructs.event_rules import LoopRules, LoopTargets
 from infra.constructs.functions import FailureQueue, LoopFunction
-from infra.constructs.nag import acknowledge, resources
+from infra.constructs.serving import ModelExecutionRole
 from infra.constructs.state import StateTable
 from infra.constructs.training import ModelRegistry, SageMakerExecutionRole, SageMakerPipeline
 from infra.pipeline_definitions import PipelineArtifacts
+from infra.stacks.grants import LoopAccess
 
 VARIANT_NAME = "AllTraffic"
 
@@ -65,7 +66,7 @@ class MlopsStack(Stack):
             email=config.notification_email,
         )
         failures = FailureQueue(self, "Failures", names=names, key=storage.key)
-        registry = ModelRegistry(
+        ModelRegistry(
             self,
             "Registry",
             group_name=names.model_group,
@@ -80,11 +81,14 @@ class MlopsStack(Stack):
             key=storage.key,
             metrics_namespace=names.drift_namespace,
         )
-        # Data capture is written by SageMaker, under the endpoint's execution role.
-        storage.data_bucket.grant_put(sagemaker_role.role, f"{CAPTURE_PREFIX}*")
-
         code_bundle = pipelines.code_bundle_asset(self, "PipelineCode")
-        code_bundle.grant_read(sagemaker_role.role)
+        # Processing steps get the bundle as an input (ListBucket + GetObject on its key), the
+        # training job as its submit directory.
+        access.allow(
+            sagemaker_role.role,
+            access.objects(code_bundle.bucket, access.READ, code_bundle.s3_object_key),
+            access.listing(code_bundle.bucket, code_bundle.s3_object_key),
+        )
         substitutions = {
             "PipelineRoleArn": sagemaker_role.role.role_arn,
             "CodeBundleUri": code_bundle.s3_object_url,
@@ -95,6 +99,7 @@ class MlopsStack(Stack):
             "SklearnImageUri": pipelines.sklearn_image_uri(self),
             "EndpointName": names.endpoint,
             "MetricsNamespace": names.drift_namespace,
+            "KmsKeyArn": storage.key.key_arn,
         }
         training = SageMakerPipeline(
             self,
@@ -139,6 +144,15 @@ class MlopsStack(Stack):
             variant_name=VARIANT_NAME,
             max_5xx_per_minute=config.deployment.max_5xx_per_minute,
             latency_p99_ms=config.deployment.latency_p99_ms,
+        )
+        model_role = ModelExecutionRole(
+            self,
+            "ModelRole",
+            names=names,
+            data_bucket=storage.data_bucket,
+            artifacts_bucket=storage.artifacts_bucket,
+            key=storage.key,
+            rollback_alarms=endpoint_alarms.all,
         )
 
         common_env = {
@@ -192,7 +206,7 @@ class MlopsStack(Stack):
             {
                 "MODEL_PACKAGE_GROUP_NAME": names.model_group,
                 "ENDPOINT_NAME": names.endpoint,
-                "SAGEMAKER_ROLE_ARN": sagemaker_role.role.role_arn,
+                "MODEL_ROLE_ARN": model_role.role.role_arn,
                 "INFERENCE_INSTANCE_TYPE": config.compute.inference_instance_type,
                 "INFERENCE_INSTANCE_COUNT": str(config.compute.inference_instance_count),
                 # SageMaker appends <endpoint>/<variant>/yyyy/mm/dd/hh/ to this prefix.
@@ -222,73 +236,14 @@ class MlopsStack(Stack):
             "drift_retrain": drift_retrain.function,
         }
 
-        # Grants: each function gets the table, the topic, and only the actions it calls.
-        for fn in functions.values():
-            state.table.grant_read_write_data(fn)
-            notifications.topic.grant_publish(fn)
-        storage.data_bucket.grant_read(data_arrival.function, f"{INCOMING_PREFIX}*")
-        storage.data_bucket.grant_put(data_arrival.function, f"{QUARANTINE_PREFIX}*")
-        # A rejected object gets a delete marker under incoming/ (its version is kept).
-        storage.data_bucket.grant_delete(data_arrival.function, f"{INCOMING_PREFIX}*")
-        for fn in (data_arrival.function, pipeline_events.function, drift_retrain.function):
-            storage.artifacts_bucket.grant_read_write(fn, "manifests/*")
-        storage.artifacts_bucket.grant_read_write(deploy.function, "live/*")
-        storage.artifacts_bucket.grant_read(pipeline_events.function, "pipelines/*")
-
-        training_execution_arn = f"{training.pipeline_arn}/execution/*"
-        start_training = iam.PolicyStatement(
-            actions=["sagemaker:StartPipelineExecution", "sagemaker:DescribePipelineExecution"],
-            resources=[training.pipeline_arn, training_execution_arn],
-        )
-        for fn in (data_arrival.function, pipeline_events.function, drift_retrain.function):
-            fn.add_to_role_policy(start_training)
-        read_registry = iam.PolicyStatement(
-            actions=["sagemaker:ListModelPackages", "sagemaker:DescribeModelPackage"],
-            resources=[
-                registry.group_arn,
-                f"{_sagemaker_arn(self, 'model-package')}/{names.model_group}/*",
-            ],
-        )
-        pipeline_events.function.add_to_role_policy(read_registry)
-        pipeline_events.function.add_to_role_policy(
-            iam.PolicyStatement(
-                actions=["sagemaker:ListPipelineExecutionSteps"],
-                resources=[training_execution_arn],
-            )
-        )
-        deploy.function.add_to_role_policy(read_registry)
-        deploy.function.add_to_role_policy(
-            iam.PolicyStatement(
-                actions=[
-                    "sagemaker:CreateModel",
-                    "sagemaker:DescribeModel",
-                    "sagemaker:CreateEndpointConfig",
-                    "sagemaker:DescribeEndpointConfig",
-                    "sagemaker:CreateEndpoint",
-                    "sagemaker:UpdateEndpoint",
-                    "sagemaker:DescribeEndpoint",
-                    "sagemaker:AddTags",
-                    "sagemaker:ListTags",
-                ],
-                resources=[
-                    f"{_sagemaker_arn(self, 'model')}/{names.endpoint}-*",
-                    f"{_sagemaker_arn(self, 'endpoint-config')}/{names.endpoint}-*",
-                    f"{_sagemaker_arn(self, 'endpoint')}/{names.endpoint}",
-                ],
-            )
-        )
-        sagemaker_role.role.grant_pass_role(deploy.function)
-        self._acknowledge_scoped_wildcards(
-            storage=storage,
+        LoopAccess(
             names=names,
-            code_bundle=code_bundle,
-            sagemaker_role=sagemaker_role,
-            data_arrival=data_arrival,
-            pipeline_events=pipeline_events,
-            deploy=deploy,
-            drift_retrain=drift_retrain,
-            training_execution_arn=training_execution_arn,
-        )
+            storage=storage,
+            table=state.table,
+            topic=notifications.topic,
+            training_pipeline_arn=training.pipeline_arn,
+            model_role=model_role.role,
+        ).grant(self, **functions)
 
         rules = LoopRules(
             self,
@@ -327,61 +282,6 @@ class MlopsStack(Stack):
             features=[f.name for f in config.dataset.features],
             functions=functions,
         )
-
-    def _acknowledge_scoped_wildcards(
-        self,
-        *,
-        storage,
-        names,
-        code_bundle,
-        sagemaker_role,
-        data_arrival,
-        pipeline_events,
-        deploy,
-        drift_retrain,
-        training_execution_arn,
-    ) -> None:
-        """The wildcards of the grants above, each a prefix of keys or ids AWS assigns."""
-        data, artifacts = storage.data_bucket, storage.artifacts_bucket
-        model_packages = f"{_sagemaker_arn(self, 'model-package')}/{names.model_group}/*"
-        acknowledge(
-            sagemaker_role.role,
-            "AwsSolutions-IAM5",
-            "The pipeline code is a CDK asset: its object key is a content hash.",
-            resources(self, code_bundle.bucket.arn_for_objects("*")),
-        )
-        reason = (
-            "Object keys under one prefix of this stack's buckets, pipeline executions of the "
-            "training pipeline, versions of this model package group, and models/endpoint "
-            "configs named after this endpoint: ids and keys that are only known at run time."
-        )
-        scoped = {
-            data_arrival: (
-                data.arn_for_objects(f"{INCOMING_PREFIX}*"),
-                data.arn_for_objects(f"{QUARANTINE_PREFIX}*"),
-                artifacts.arn_for_objects("manifests/*"),
-                training_execution_arn,
-            ),
-            pipeline_events: (
-                artifacts.arn_for_objects("manifests/*"),
-                artifacts.arn_for_objects("pipelines/*"),
-                training_execution_arn,
-                model_packages,
-            ),
-            drift_retrain: (artifacts.arn_for_objects("manifests/*"), training_execution_arn),
-            deploy: (
-                artifacts.arn_for_objects("live/*"),
-                model_packages,
-                f"{_sagemaker_arn(self, 'model')}/{names.endpoint}-*",
-                f"{_sagemaker_arn(self, 'endpoint-config')}/{names.endpoint}-*",
-            ),
-        }
-        for function, arns in scoped.items():
-            acknowledge(function, "AwsSolutions-IAM5", reason, resources(self, *arns))
-
-
-def _sagemaker_arn(stack: Stack, resource_type: str) -> str:
-    return f"arn:{stack.partition}:sagemaker:{stack.region}:{stack.account}:{resource_type}"
 
 
 def _camel(name: str) -> str:

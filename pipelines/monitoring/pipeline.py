@@ -23,6 +23,7 @@ PLACEHOLDERS = (
     "ArtifactsBucket",
     "EndpointName",
     "MetricsNamespace",
+    "KmsKeyArn",
     "AWS::Region",
 )
 REPORT_DIR = "/opt/ml/processing/output/report"
@@ -61,6 +62,7 @@ def build_pipeline(settings: MonitoringPipelineSettings) -> Pipeline:
         "monitor",
         instance_type=proc_type,
         instance_count=proc_count,
+        volume_kms_key=sdk.volume_kms_key(settings.processing_instance_type),
         inputs=[],
         outputs=[report],
         args=args,

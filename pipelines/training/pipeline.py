@@ -44,6 +44,7 @@ PLACEHOLDERS = (
     "ModelPackageGroupName",
     "SklearnImageUri",
     "EndpointName",
+    "KmsKeyArn",
     "AWS::Region",
 )
 ROLE, IMAGE, CODE = "${PipelineRoleArn}", "${SklearnImageUri}", "${CodeBundleUri}"
@@ -126,6 +127,7 @@ class _Builder:
             module,
             instance_type=self.p.proc_type,
             instance_count=self.p.proc_count,
+            volume_kms_key=sdk.volume_kms_key(self.s.processing_instance_type),
             inputs=inputs,
             outputs=outputs,
             args=[*self.schema_args, *args],
@@ -145,7 +147,11 @@ class _Builder:
             training_image=IMAGE,
             role=sdk._SHAPE_ONLY_ROLE,
             sagemaker_session=self.session,
-            compute=Compute(instance_type=self.p.train_type, instance_count=self.p.train_count),
+            compute=Compute(
+                instance_type=self.p.train_type,
+                instance_count=self.p.train_count,
+                volume_kms_key_id=sdk.volume_kms_key(self.s.training_instance_type),
+            ),
             hyperparameters=hyperparameters,
             output_data_config=OutputDataConfig(s3_output_path=_execution_uri("model")),
             base_job_name="train",

@@ -77,6 +77,7 @@ class Cloud:
             "SklearnImageUri": SKLEARN_IMAGE,
             "EndpointName": self.endpoint_name,
             "MetricsNamespace": f"{self.prefix}/Drift",
+            "KmsKeyArn": f"arn:aws:kms:{REGION}:{ACCOUNT}:key/local",
             "AWS::Region": REGION,
             "AWS::AccountId": ACCOUNT,
         }

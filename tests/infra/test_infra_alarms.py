@@ -75,3 +75,53 @@ def test_topic_is_encrypted_and_dashboard_covers_the_loop(dev):
         "drift_score",
     ):
         assert needle in body, needle
+
+
+def test_alarms_may_publish_to_the_topic_from_this_account_only(dev):
+    """The topic policy lets CloudWatch publish for this account's alarms of this stack; without
+    it every alarm action fails (SNS:Publish denied)."""
+    topic_id = next(iter(dev.resources("AWS::SNS::Topic")))
+    (policy,) = dev.resources("AWS::SNS::TopicPolicy").values()
+    allows = [
+        s
+        for s in policy["Properties"]["PolicyDocument"]["Statement"]
+        if s["Effect"] == "Allow" and s["Principal"] == {"Service": "cloudwatch.amazonaws.com"}
+    ]
+    assert len(allows) == 1
+    (allow,) = allows
+    assert allow["Action"] == "sns:Publish"
+    assert allow["Resource"] == {"Ref": topic_id}
+    alarms = f"arn:aws:cloudwatch:us-east-1:123456789012:alarm:{dev.config.prefix}-*"
+    assert dev.resolved(allow["Condition"]) == {
+        "StringEquals": {"aws:SourceAccount": "123456789012"},
+        "ArnLike": {"aws:SourceArn": alarms},
+    }
+    # Every alarm of the stack is covered by that pattern.
+    for name in _alarms(dev):
+        assert name.startswith(f"{dev.config.prefix}-"), name
+
+
+def test_alarms_may_use_the_key_of_the_encrypted_topic(dev):
+    """An encrypted topic needs the key too: CloudWatch gets Decrypt and GenerateDataKey* in the
+    key policy, for this account's alarms and this topic only."""
+    (key,) = dev.resources("AWS::KMS::Key").values()
+    statements = [
+        s
+        for s in key["Properties"]["KeyPolicy"]["Statement"]
+        if s.get("Principal") == {"Service": "cloudwatch.amazonaws.com"}
+    ]
+    assert len(statements) == 1
+    (statement,) = statements
+    assert set(statement["Action"]) == {"kms:Decrypt", "kms:GenerateDataKey*"}
+    prefix = dev.config.prefix
+    assert dev.resolved(statement["Condition"]) == {
+        "StringEquals": {
+            "aws:SourceAccount": "123456789012",
+            "kms:EncryptionContext:aws:sns:topicArn": (
+                f"arn:aws:sns:us-east-1:123456789012:{prefix}-notifications"
+            ),
+        },
+        "ArnLike": {"aws:SourceArn": f"arn:aws:cloudwatch:us-east-1:123456789012:alarm:{prefix}-*"},
+    }
+    (topic,) = dev.resources("AWS::SNS::Topic").values()
+    assert topic["Properties"]["TopicName"] == f"{prefix}-notifications"

@@ -42,7 +42,7 @@ CONTRACT_ENV = {
     "deploy": {
         "MODEL_PACKAGE_GROUP_NAME",
         "ENDPOINT_NAME",
-        "SAGEMAKER_ROLE_ARN",
+        "MODEL_ROLE_ARN",
         "INFERENCE_INSTANCE_TYPE",
         "INFERENCE_INSTANCE_COUNT",
         "CAPTURE_S3_URI",

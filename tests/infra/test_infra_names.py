@@ -57,6 +57,7 @@ def _expected(config) -> Counter[str]:
             names.failure_queue,
             names.topic,
             names.sagemaker_role,
+            names.model_role,
             names.dashboard,
             *(names.function(f) for f in FUNCTIONS),
             *(names.log_group(f) for f in FUNCTIONS),

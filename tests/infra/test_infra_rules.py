@@ -90,3 +90,51 @@ def test_prod_adds_the_periodic_retrain_schedule_and_email(prod):
     prod.template.has_resource_properties(
         "AWS::SNS::Subscription", {"Protocol": "email", "Endpoint": prod.config.notification_email}
     )
+
+
+@pytest.mark.parametrize("stage", ["dev", "prod"])
+def test_every_dead_letter_queue_lets_its_rule_send(stage, request):
+    """EventBridge dead-letters under the queue's policy, not the target role: a rule without
+    a statement there loses the events it could not deliver."""
+    synthesized = request.getfixturevalue(stage)
+    allowed: dict[str, set[str]] = {}
+    for policy in synthesized.resources("AWS::SQS::QueuePolicy").values():
+        (queue,) = policy["Properties"]["Queues"]
+        for s in policy["Properties"]["PolicyDocument"]["Statement"]:
+            if (
+                s["Effect"] == "Allow"
+                and s["Principal"] == {"Service": "events.amazonaws.com"}
+                and s["Action"] == "sqs:SendMessage"
+            ):
+                rule_arn = s["Condition"]["ArnEquals"]["aws:SourceArn"]
+                allowed.setdefault(json.dumps(queue["Ref"]), set()).add(json.dumps(rule_arn))
+    checked = 0
+    for rule_id, rule in synthesized.resources("AWS::Events::Rule").items():
+        for target in rule["Properties"]["Targets"]:
+            queue_id = target["DeadLetterConfig"]["Arn"]["Fn::GetAtt"][0]
+            rule_arn = json.dumps({"Fn::GetAtt": [rule_id, "Arn"]})
+            assert rule_arn in allowed.get(json.dumps(queue_id), set()), rule["Properties"]["Name"]
+            checked += 1
+    assert checked == len(synthesized.resources("AWS::Events::Rule"))
+
+
+def test_the_schedule_role_only_starts_the_monitoring_pipeline(dev):
+    roles = [
+        k
+        for k, r in dev.resources("AWS::IAM::Role").items()
+        if r["Properties"]["AssumeRolePolicyDocument"]["Statement"][0]["Principal"]
+        == {"Service": "events.amazonaws.com"}
+    ]
+    (role_id,) = roles
+    statements = [
+        s
+        for p in dev.resources("AWS::IAM::Policy").values()
+        if {"Ref": role_id} in p["Properties"]["Roles"]
+        for s in p["Properties"]["PolicyDocument"]["Statement"]
+    ]
+    assert [(s["Action"], dev.resolved(s["Resource"])) for s in statements] == [
+        (
+            "sagemaker:StartPipelineExecution",
+            f"arn:aws:sagemaker:us-east-1:123456789012:pipeline/{dev.config.prefix}-monitoring",
+        )
+    ]

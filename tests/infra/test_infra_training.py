@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+import pytest
 from aws_cdk.assertions import Capture, Match
 
 
@@ -78,21 +79,68 @@ def test_sagemaker_role_is_assumed_by_sagemaker_only_and_has_no_action_wildcard(
                 assert a != "*" and not a.endswith(":*"), a
 
 
-def test_pass_role_only_hands_over_the_sagemaker_role(dev):
+def _pipeline_role_statements(dev) -> list[dict]:
     role_id = next(
         k
         for k, v in dev.resources("AWS::IAM::Role").items()
         if v["Properties"].get("RoleName") == f"{dev.config.prefix}-sagemaker"
     )
-    statements = [
+    return [
         s
         for p in dev.resources("AWS::IAM::Policy").values()
+        if {"Ref": role_id} in p["Properties"]["Roles"]
         for s in p["Properties"]["PolicyDocument"]["Statement"]
-        if "iam:PassRole" in json.dumps(s["Action"])
     ]
-    assert len(statements) == 2  # the role passing itself to its jobs, and the deploy function
-    for statement in statements:
-        assert statement["Resource"] == {"Fn::GetAtt": [role_id, "Arn"]}
+
+
+def test_jobs_publish_their_own_metrics_and_the_drift_metrics(dev):
+    """SageMaker puts a job's instance and algorithm metrics with the job's role; a namespace
+    condition that names only the drift namespace drops them."""
+    (metrics,) = [
+        s for s in _pipeline_role_statements(dev) if s["Action"] == "cloudwatch:PutMetricData"
+    ]
+    assert metrics["Resource"] == "*"
+    assert set(metrics["Condition"]["StringEquals"]["cloudwatch:namespace"]) == {
+        f"{dev.config.prefix}/Drift",
+        "/aws/sagemaker/ProcessingJobs",
+        "/aws/sagemaker/TrainingJobs",
+    }
+
+
+@pytest.mark.parametrize("suffix", ["training", "monitoring"])
+def test_every_job_volume_is_encrypted_with_the_stack_key(dev, suffix):
+    body = _pipeline(dev, suffix)["PipelineDefinition"]["PipelineDefinitionBody"]
+    text, variables = body["Fn::Sub"]
+    key_id = next(iter(dev.resources("AWS::KMS::Key")))
+    assert variables["KmsKeyArn"] == {"Fn::GetAtt": [key_id, "Arn"]}
+    jobs = [s for s in json.loads(text)["Steps"] if s["Type"] in ("Processing", "Training")]
+    assert jobs
+    for step in jobs:
+        arguments = step["Arguments"]
+        resources = (
+            arguments.get("ProcessingResources", {}).get("ClusterConfig")
+            or arguments["ResourceConfig"]
+        )
+        assert resources["VolumeKmsKeyId"] == "${KmsKeyArn}", step["Name"]
+    # Creating a job with a volume key needs a grant on it, for AWS resources only.
+    dev.template.has_resource_properties(
+        "AWS::IAM::Policy",
+        {
+            "PolicyDocument": {
+                "Statement": Match.array_with(
+                    [
+                        Match.object_like(
+                            {
+                                "Action": "kms:CreateGrant",
+                                "Resource": {"Fn::GetAtt": [key_id, "Arn"]},
+                                "Condition": {"Bool": {"kms:GrantIsForAWSResource": "true"}},
+                            }
+                        )
+                    ]
+                )
+            }
+        },
+    )
 
 
 def _placeholders(text: str) -> set[str]:

@@ -29,7 +29,8 @@ TABLE = f"{PREFIX}-state"
 PIPELINE = f"{PREFIX}-training"
 GROUP = f"{PREFIX}-models"
 ENDPOINT = f"{PREFIX}-endpoint"
-ROLE_ARN = f"arn:aws:iam::{ACCOUNT}:role/{PREFIX}-sagemaker"
+PIPELINE_ROLE_ARN = f"arn:aws:iam::{ACCOUNT}:role/{PREFIX}-sagemaker"
+MODEL_ROLE_ARN = f"arn:aws:iam::{ACCOUNT}:role/{PREFIX}-model"
 SCHEMA = ["tenure_months", "monthly_charges", "contract", "churned"]
 EVENTS = Path(__file__).resolve().parents[1] / "events"
 
@@ -59,7 +60,7 @@ ENV = {
     "IDEMPOTENCY_TTL_SECONDS": "3600",
     "MODEL_PACKAGE_GROUP_NAME": GROUP,
     "ENDPOINT_NAME": ENDPOINT,
-    "SAGEMAKER_ROLE_ARN": ROLE_ARN,
+    "MODEL_ROLE_ARN": MODEL_ROLE_ARN,
     "INFERENCE_INSTANCE_TYPE": "ml.t2.medium",
     "INFERENCE_INSTANCE_COUNT": "1",
     "CAPTURE_S3_URI": f"s3://{DATA_BUCKET}/capture/{ENDPOINT}",
@@ -193,7 +194,7 @@ def aws() -> Iterator[Aws]:
         sagemaker = boto3.client("sagemaker", region_name=REGION)
         sagemaker.create_pipeline(
             PipelineName=PIPELINE,
-            RoleArn=ROLE_ARN,
+            RoleArn=PIPELINE_ROLE_ARN,
             PipelineDefinition=json.dumps({"Version": "2020-12-01", "Parameters": [], "Steps": []}),
         )
         sns = boto3.client("sns", region_name=REGION)
