@@ -14,8 +14,8 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import math
 import logging
+import math
 import threading
 from collections.abc import Callable
 from typing import Any
@@ -74,13 +74,22 @@ class MetricStore:
             values = [float(datum["Value"])]
         else:
             counts = datum.get("Counts") or [1] * len(datum.get("Values", []))
-            values = [float(v) for v, n in zip(datum.get("Values", []), counts, strict=False) for _ in range(int(n))]
+            values = [
+                float(v)
+                for v, n in zip(datum.get("Values", []), counts, strict=False)
+                for _ in range(int(n))
+            ]
         with self._lock:
             bucket = self._points.setdefault((namespace, datum["MetricName"], dims), [])
             bucket.extend((stamp, v) for v in values)
 
     def points(
-        self, namespace: str, name: str, dimensions: list[dict[str, Any]], start: dt.datetime, end: dt.datetime
+        self,
+        namespace: str,
+        name: str,
+        dimensions: list[dict[str, Any]],
+        start: dt.datetime,
+        end: dt.datetime,
     ) -> list[tuple[dt.datetime, float]]:
         dims = frozenset((d["Name"], str(d["Value"])) for d in dimensions)
         with self._lock:

@@ -3,11 +3,12 @@ against the account's rules and delivered to their targets.
 
 Rules and targets are read from moto (the deployed stack put them there), so a rule a user adds
 with `aws events put-rule` counts too; patterns are matched by moto's own EventBridge pattern
-matcher (`matches`, which also answers `TestEventPattern`, an operation moto lacks). Delivery is asynchronous and in order, through one
-worker thread. A Lambda target is an asynchronous invocation (`emulator.lambdas`), whose retries
-and failure destination are Lambda's; a SageMaker pipeline target is a `StartPipelineExecution`
-under the target's role; an SQS target a `SendMessage`. A delivery that fails is retried as the
-target's RetryPolicy allows, then sent to its dead-letter queue with EventBridge's attributes
+matcher (`matches`, which also answers `TestEventPattern`, an operation moto lacks). Delivery is
+asynchronous and in order, through one worker thread. A Lambda target is an asynchronous
+invocation (`emulator.lambdas`), whose retries and failure destination are Lambda's; a SageMaker
+pipeline target is a `StartPipelineExecution` under the target's role; an SQS target a
+`SendMessage`. A delivery that fails is retried as the target's RetryPolicy allows, then sent to
+its dead-letter queue with EventBridge's attributes
 (https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-rule-dlq.html), never dropped.
 """
 
@@ -236,7 +237,9 @@ class EventBus:
 
     def _deliver(self, item: _Item) -> None:
         self.delivered[str(item.event.get("id", ""))] = item.event
-        matched = [item.rule] if item.rule else [r for r in self.rules() if self._matches(r, item.event)]
+        matched = (
+            [item.rule] if item.rule else [r for r in self.rules() if self._matches(r, item.event)]
+        )
         if not matched:
             self._record(item.event, [], None, "unmatched")
         for rule in matched:

@@ -20,8 +20,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from mlops.lineage import lineage, render
 from emulator.runtime import LocalRuntime, load_stack
+from mlops.lineage import lineage, render
 
 TRAINING_ROWS = 3000
 TRAFFIC_ROWS = 200
@@ -48,6 +48,7 @@ class DemoResult:
     report_uri: str | None = None
     report_path: Path | None = None
     lineage_text: str = ""
+    lambda_stats: dict[str, Any] = field(default_factory=dict)  # per function: cold and warm
 
     def seconds(self, name: str) -> float:
         return next(s.seconds for s in self.stages if s.name == name)
@@ -293,14 +294,13 @@ def run_demo(
             f"{len(stack.template['Resources'])} resources in cdk.out/{stack.name}.template.json"
         )
         deploy_started = time.perf_counter()
-        with LocalRuntime(
-            stack=stack, scratch_dir=Path(scratch), log_dir=log_dir
-        ) as runtime:
+        with LocalRuntime(stack=stack, scratch_dir=Path(scratch), log_dir=log_dir) as runtime:
             out(
                 f"  ✓ {'deploy':<10} {time.perf_counter() - deploy_started:6.1f}s  "
                 f"moto at {runtime.cloud.endpoint_url}"
             )
             result = Demo(runtime, out).run()
+            result.lambda_stats = runtime.lambdas.stats()
     out("")
     out("Timeline (event -> target, outcome, duration):")
     for line in render_timeline(result.timeline):

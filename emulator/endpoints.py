@@ -336,12 +336,16 @@ class EndpointHost:
         capture = CaptureConfig.from_endpoint_config(config)
         fleet = Fleet(config_name, variants, capture)
         if capture is not None:
-            writer = CaptureWriter(self.cloud.client("s3", role), endpoint_name, self._capture_batch)
+            writer = CaptureWriter(
+                self.cloud.client("s3", role), endpoint_name, self._capture_batch
+            )
             fleet.capture_writer = writer
             self._writers.append(writer)
         return fleet
 
-    def _settle(self, endpoint: _Endpoint, status: str, config_name: str, reason: str | None) -> None:
+    def _settle(
+        self, endpoint: _Endpoint, status: str, config_name: str, reason: str | None
+    ) -> None:
         with self._lock:
             endpoint.status = status
             endpoint.config_name = config_name
@@ -400,12 +404,14 @@ class EndpointHost:
             out, out_type = model.invoke(body, content_type, accept)
         except ContainerError as exc:
             client_side = exc.status < 500
-            self._metrics(name, variant_name, started, client_error=client_side, server_error=not client_side)
+            self._metrics(
+                name, variant_name, started, client_error=client_side, server_error=not client_side
+            )
             kind = "client" if client_side else "server"
             group = f"/aws/sagemaker/Endpoints/{name}"
             raise ServiceError(
                 "ModelError",
-                f"Received {kind} error ({exc.status}) from primary with message \"{exc}\". "
+                f'Received {kind} error ({exc.status}) from primary with message "{exc}". '
                 f"See the log group {group} in account {self.account_id} for more information.",
                 424,
                 OriginalStatusCode=exc.status,

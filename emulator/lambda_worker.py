@@ -76,10 +76,12 @@ def main() -> None:
     module_name, _, attribute = os.environ["_HANDLER"].rpartition(".")
     handler = None
     init_error: dict[str, Any] | None = None
+    started = time.perf_counter()
     try:
         handler = getattr(importlib.import_module(module_name), attribute)
     except Exception as exc:  # noqa: BLE001 - reported on each invocation, as Lambda does
         init_error = _error("Runtime.ImportModuleError", exc)
+    init_ms = (time.perf_counter() - started) * 1000
     while True:
         request = _read(requests)
         if request is None:
@@ -88,11 +90,16 @@ def main() -> None:
             _write(responses, {**init_error, "id": request["id"]})
             continue
         context = LambdaContext(request["request_id"], request["deadline_ms"])
+        started = time.perf_counter()
+        timing = {"init_ms": init_ms}
+        init_ms = 0.0  # the init phase is reported once, with the first invocation
         try:
             result = handler(request["event"], context)  # type: ignore[misc]
-            _write(responses, {"id": request["id"], "ok": True, "result": result})
+            timing["handler_ms"] = (time.perf_counter() - started) * 1000
+            _write(responses, {"id": request["id"], "ok": True, "result": result, **timing})
         except Exception as exc:  # noqa: BLE001 - a function error, as Lambda reports it
-            _write(responses, {**_error("", exc), "id": request["id"]})
+            timing["handler_ms"] = (time.perf_counter() - started) * 1000
+            _write(responses, {**_error("", exc), "id": request["id"], **timing})
         finally:
             sys.stdout.flush()
             sys.stderr.flush()

@@ -16,6 +16,7 @@ the maximum event age, and then sent to the on-failure destination with Lambda's
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
 import logging
@@ -71,6 +72,19 @@ class FunctionConfig:
     on_failure: str | None = None
 
 
+@dataclass(frozen=True)
+class Timing:
+    cold: bool
+    total: float  # seconds, as the caller waited
+    init: float  # the handler module's import (cold starts only)
+    handler: float  # the handler's own run
+
+    @property
+    def overhead(self) -> float:
+        """What the execution environment added: process start and messaging, not the code."""
+        return max(0.0, self.total - self.init - self.handler)
+
+
 @dataclass
 class Invocation:
     """One asynchronous invocation as the service tracks it."""
@@ -104,6 +118,7 @@ class _Worker:
         self._requests = os.fdopen(parent_write, "wb")
         self._responses = os.fdopen(parent_read, "rb")
         self.invocations = 0
+        self.last_timing: dict[str, float] = {}
 
     def invoke(self, event: Any, request_id: str) -> Any:
         deadline = time.time() + self.config.timeout
@@ -138,6 +153,9 @@ class _Worker:
         response = box.get("response")
         if response is None:
             raise FunctionError(self._exit_error())
+        self.last_timing = {
+            k: float(response.pop(k, 0.0)) / 1000 for k in ("init_ms", "handler_ms")
+        }
         if not response.get("ok"):
             raise FunctionError({k: v for k, v in response.items() if k not in ("id", "ok")})
         return response.get("result")
@@ -164,10 +182,8 @@ class _Worker:
             self.process.kill()
         self.process.wait(10)
         for stream in (self._requests, self._responses, self._log):
-            try:
+            with contextlib.suppress(OSError):
                 stream.close()
-            except OSError:
-                pass
 
 
 class _Function:
@@ -182,7 +198,8 @@ class _Function:
         self.busy = 0
         self.cold_starts = 0
         self.lock = threading.Condition()
-        self.durations: list[tuple[bool, float]] = []  # (cold, seconds) per invocation
+        # Per invocation: cold or warm, its whole time, the init phase, the handler's own time.
+        self.durations: list[Timing] = []
         self.closed = False
 
     def acquire(self, wait: bool) -> tuple[_Worker | None, bool]:
@@ -215,6 +232,7 @@ class _Function:
     def invoke(self, event: Any, request_id: str, *, wait: bool) -> Any:
         worker, cold = self.acquire(wait)
         started = time.perf_counter()
+        timing: dict[str, float] = {}
         try:
             if worker is None:
                 self.cold_starts += 1
@@ -225,8 +243,13 @@ class _Function:
                 if not worker.alive:
                     worker = None
                 raise
+            finally:
+                timing = worker.last_timing if worker is not None else {}
         finally:
-            self.durations.append((cold, time.perf_counter() - started))
+            total = time.perf_counter() - started
+            self.durations.append(
+                Timing(cold, total, timing.get("init_ms", 0.0), timing.get("handler_ms", 0.0))
+            )
             self.release(worker)
 
     def close(self) -> None:
@@ -331,7 +354,9 @@ class LambdaService:
         self.log_dir.mkdir(parents=True, exist_ok=True)
         return _Function(config, env, self.log_dir / f"{config.name}.log", self.concurrency)
 
-    def register_code(self, name: str, *, bucket: str = "", key: str = "", zip_file: bytes = b"") -> None:
+    def register_code(
+        self, name: str, *, bucket: str = "", key: str = "", zip_file: bytes = b""
+    ) -> None:
         """Where the deployment package of `name` is: an S3 object (the template's
         Code.S3Bucket/S3Key) or the zip a CreateFunction call carried. A function whose code
         changes starts new execution environments, as Lambda does."""
@@ -368,7 +393,7 @@ class LambdaService:
             **config.environment,
             **self.cloud.env(credentials),
             "_HANDLER": config.handler,
-            "AWS_EXECUTION_ENV": f"AWS_Lambda_python{sys.version_info.major}.{sys.version_info.minor}",
+            "AWS_EXECUTION_ENV": "AWS_Lambda_python{}.{}".format(*sys.version_info[:2]),
             "AWS_LAMBDA_FUNCTION_NAME": config.name,
             "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(config.memory),
             "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST",
@@ -433,12 +458,12 @@ class LambdaService:
         return self._pending
 
     def stats(self) -> dict[str, dict[str, Any]]:
-        """Per function: cold starts and the invocation times, cold and warm."""
+        """Per function: cold starts and the timings of its cold and warm invocations."""
         out = {}
         with self._lock:
             for name, function in self._functions.items():
-                cold = [s for c, s in function.durations if c]
-                warm = [s for c, s in function.durations if not c]
+                cold = [t for t in function.durations if t.cold]
+                warm = [t for t in function.durations if not t.cold]
                 out[name] = {"cold_starts": function.cold_starts, "cold": cold, "warm": warm}
         return out
 

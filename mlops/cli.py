@@ -18,8 +18,8 @@ from pathlib import Path
 from typing import Any
 
 from infra.config import load_config
-from mlops.lineage import LineageError, lineage, parse_at, render
 from infra.names import PhysicalNames
+from mlops.lineage import LineageError, lineage, parse_at, render
 
 DEFAULT_CONFIG = Path("config/dev.json")
 

@@ -31,7 +31,10 @@ class CloudWatchProvider:
         cloudwatch = self.cloud.moto_client("cloudwatch")
         name = request.params["AlarmName"]
         (alarm,) = cloudwatch.describe_alarms(AlarmNames=[name])["MetricAlarms"]
-        if alarm.get("StateReason") == INITIAL_REASON and alarm.get("StateValue") != "INSUFFICIENT_DATA":
+        if (
+            alarm.get("StateReason") == INITIAL_REASON
+            and alarm.get("StateValue") != "INSUFFICIENT_DATA"
+        ):
             cloudwatch.set_alarm_state(
                 AlarmName=name, StateValue="INSUFFICIENT_DATA", StateReason=INITIAL_REASON
             )

@@ -50,7 +50,9 @@ class EventsProvider:
                 continue
             try:
                 event = put_event(
-                    entry, account=self.cloud.account, region=self.cloud.region  # type: ignore[attr-defined]
+                    entry,
+                    account=self.cloud.account,
+                    region=self.cloud.region,  # type: ignore[attr-defined]
                 )
             except ValueError:
                 failed += 1
@@ -68,5 +70,7 @@ class EventsProvider:
             event = json.loads(request.params["Event"])
             json.loads(request.params["EventPattern"])
         except ValueError as exc:
-            raise ServiceError("InvalidEventPatternException", f"Event pattern is not valid: {exc}") from exc
+            raise ServiceError(
+                "InvalidEventPatternException", f"Event pattern is not valid: {exc}"
+            ) from exc
         return json_reply({"Result": matches(request.params["EventPattern"], event)})

@@ -17,7 +17,6 @@ from emulator.front import Front, Reply, ServiceError
 from emulator.lambdas import FunctionError, LambdaService, Throttled
 from emulator.requests import AwsRequest
 
-
 # Changes after which Lambda starts new execution environments.
 _CONFIGURATION_CHANGES = (
     "UpdateFunctionConfiguration",
@@ -81,7 +80,10 @@ class LambdaProvider:
             result = self.lambdas.invoke(name, event)
         except Throttled as exc:
             raise ServiceError(
-                "TooManyRequestsException", str(exc), 429, Reason="ReservedFunctionConcurrentInvocationLimitExceeded"
+                "TooManyRequestsException",
+                str(exc),
+                429,
+                Reason="ReservedFunctionConcurrentInvocationLimitExceeded",
             ) from exc
         except FunctionError as exc:
             body = json.dumps(exc.error).encode()

@@ -111,8 +111,16 @@ class S3Provider:
                     "</NotificationConfiguration>",
                     "<EventBridgeConfiguration></EventBridgeConfiguration></NotificationConfiguration>",
                 )
-                body = re.sub(r"<NotificationConfiguration([^>]*)/>", r"<NotificationConfiguration\1><EventBridgeConfiguration></EventBridgeConfiguration></NotificationConfiguration>", body)
-                reply = Reply(reply.status, {**reply.headers, "Content-Type": "application/xml"}, body.encode())
+                body = re.sub(
+                    r"<NotificationConfiguration([^>]*)/>",
+                    r"<NotificationConfiguration\1><EventBridgeConfiguration></EventBridgeConfiguration></NotificationConfiguration>",
+                    body,
+                )
+                reply = Reply(
+                    reply.status,
+                    {**reply.headers, "Content-Type": "application/xml"},
+                    body.encode(),
+                )
             return reply
 
         return answer

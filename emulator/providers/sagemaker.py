@@ -135,7 +135,9 @@ class SageMakerProvider:
             records = [r for r in records if r.started.timestamp() > float(after)]
         if before is not None:
             records = [r for r in records if r.started.timestamp() < float(before)]
-        records.sort(key=lambda r: r.started, reverse=p.get("SortOrder", "Descending") == "Descending")
+        records.sort(
+            key=lambda r: r.started, reverse=p.get("SortOrder", "Descending") == "Descending"
+        )
         page, token = _page(records, request)
         summaries = []
         for r in page:
@@ -236,7 +238,9 @@ class SageMakerProvider:
             before = self._describe_package(arn)
         except sagemaker.exceptions.ClientError as exc:
             error = exc.response["Error"]
-            raise ServiceError(error.get("Code", "ValidationException"), error.get("Message", "")) from exc
+            raise ServiceError(
+                error.get("Code", "ValidationException"), error.get("Message", "")
+            ) from exc
         # SageMaker changes only the fields a request names; moto resets the others, so the
         # request moto sees repeats what is kept.
         kept = dict(before.get("CustomerMetadataProperties") or {})
@@ -248,13 +252,17 @@ class SageMakerProvider:
             "ModelApprovalStatus": p.get("ModelApprovalStatus", before.get("ModelApprovalStatus")),
             "ApprovalDescription": p.get("ApprovalDescription", before.get("ApprovalDescription")),
             "CustomerMetadataProperties": kept or None,
-            "AdditionalInferenceSpecificationsToAdd": p.get("AdditionalInferenceSpecificationsToAdd"),
+            "AdditionalInferenceSpecificationsToAdd": p.get(
+                "AdditionalInferenceSpecificationsToAdd"
+            ),
         }
         try:
             sagemaker.update_model_package(**{k: v for k, v in args.items() if v is not None})
         except sagemaker.exceptions.ClientError as exc:
             error = exc.response["Error"]
-            raise ServiceError(error.get("Code", "ValidationException"), error.get("Message", "")) from exc
+            raise ServiceError(
+                error.get("Code", "ValidationException"), error.get("Message", "")
+            ) from exc
         after = self._describe_package(arn)
         fields = sorted({_UPDATE_FIELDS[k] for k in p if k in _UPDATE_FIELDS})
         self.emit(model_package_event(after, fields))

@@ -9,11 +9,13 @@ import json
 import threading
 import zipfile
 
+import boto3
 import pytest
+from botocore.config import Config
 from conftest import aws_cli, unique, wait_for
 
 CODE = """
-import json, os, sys, time
+import json, os, time
 import boto3
 
 def report(event, context):
@@ -21,7 +23,6 @@ def report(event, context):
     return {
         "identity": identity,
         "env": {k: os.environ.get(k) for k in event.get("keys", [])},
-        "functions_from": sys.modules.get("functions").__file__ if "functions" in sys.modules else None,
         "remaining_ms": context.get_remaining_time_in_millis(),
         "pid": os.getpid(),
     }
@@ -179,8 +180,17 @@ def test_reserved_concurrency_throttles_what_exceeds_it(runtime, role):
     busy = threading.Thread(target=_invoke, args=(runtime, name, {"seconds": 3}))
     busy.start()
     wait_for(lambda: runtime.lambdas.function(name).busy == 1, 30, "the first invocation")
-    with pytest.raises(lam.exceptions.TooManyRequestsException):
-        lam.invoke(FunctionName=name, Payload=json.dumps({"seconds": 0}))
+    # No retries: botocore would retry the throttle until the first invocation ended.
+    once = boto3.client(
+        "lambda",
+        endpoint_url=runtime.cloud.endpoint_url,
+        region_name=runtime.cloud.region,
+        aws_access_key_id="user",
+        aws_secret_access_key="user",
+        config=Config(retries={"max_attempts": 1, "mode": "standard"}),
+    )
+    with pytest.raises(once.exceptions.TooManyRequestsException):
+        once.invoke(FunctionName=name, Payload=json.dumps({"seconds": 0}))
     busy.join()
 
 
