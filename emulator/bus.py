@@ -15,8 +15,11 @@ its dead-letter queue with EventBridge's attributes
 from __future__ import annotations
 
 import datetime as dt
+import heapq
+import itertools
 import json
 import queue
+import random
 import re
 import threading
 import time
@@ -86,6 +89,24 @@ class Rule:
     targets: tuple[Target, ...]
 
 
+@dataclass(frozen=True)
+class Delivery:
+    """How EventBridge delivers: at least once, and not necessarily in order
+    (https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-rule-event-delivery.html).
+    Each event is delivered `copies` times (the copies carry the same id), every delivery delayed
+    by a random time up to `reorder_window` seconds, so events and their copies can overtake
+    each other. SageMaker's own state-change events go through the same bus, so they repeat too.
+    """
+
+    copies: int = 1
+    reorder_window: float = 0.0
+    seed: int | None = None
+
+
+EXACTLY_ONCE = Delivery()
+AT_LEAST_ONCE = Delivery(copies=2, reorder_window=0.5)
+
+
 @dataclass
 class _Item:
     event: dict[str, Any]
@@ -93,9 +114,16 @@ class _Item:
 
 
 class EventBus:
-    def __init__(self, cloud: LocalCloud, lambdas: LambdaService) -> None:
+    def __init__(
+        self, cloud: LocalCloud, lambdas: LambdaService, delivery: Delivery = EXACTLY_ONCE
+    ) -> None:
         self.cloud = cloud
         self.lambdas = lambdas
+        self.delivery = delivery
+        self._random = random.Random(delivery.seed)
+        self._delayed: list[tuple[float, int, _Item]] = []  # (due, order, item), a heap
+        self._delayed_lock = threading.Condition()
+        self._order = itertools.count()
         self.timeline: list[TimelineEntry] = []
         self.delivered: dict[str, dict[str, Any]] = {}  # event id -> event
         self._queue: queue.Queue[_Item | None] = queue.Queue()
@@ -111,9 +139,16 @@ class EventBus:
     def start(self) -> EventBus:
         self._worker = threading.Thread(target=self._run, name="local-event-bus", daemon=True)
         self._worker.start()
+        if self.delivery.reorder_window > 0:
+            threading.Thread(
+                target=self._release, name="local-event-bus-delays", daemon=True
+            ).start()
         return self
 
     def stop(self, timeout: float = 30.0) -> None:
+        with self._delayed_lock:
+            self._delayed.clear()
+            self._delayed_lock.notify_all()
         if self._worker is not None:
             self._queue.put(None)
             self._worker.join(timeout)
@@ -176,7 +211,35 @@ class EventBus:
 
     def put(self, event: dict[str, Any]) -> None:
         """Any AWS-shaped event; matched against every enabled rule with a pattern."""
-        self._queue.put(_Item(event))
+        self._enqueue(_Item(event))
+
+    def _enqueue(self, item: _Item) -> None:
+        copies, window = self.delivery.copies, self.delivery.reorder_window
+        if copies == 1 and window <= 0:
+            self._queue.put(item)
+            return
+        with self._delayed_lock:
+            for _ in range(copies):
+                due = time.monotonic() + self._random.uniform(0.0, window)
+                heapq.heappush(self._delayed, (due, next(self._order), item))
+            self._delayed_lock.notify_all()
+
+    def _release(self) -> None:
+        """Move each delayed delivery to the queue when it is due."""
+        while self._worker is not None:
+            with self._delayed_lock:
+                if not self._delayed:
+                    self._delayed_lock.wait(0.5)
+                    continue
+                due, _, item = self._delayed[0]
+                wait = due - time.monotonic()
+                if wait > 0:
+                    self._delayed_lock.wait(min(wait, 0.5))
+                    continue
+                heapq.heappop(self._delayed)
+                # Queued before it leaves the heap's count, so drain never sees a gap.
+                self._queue.put(item)
+                self._delayed_lock.notify_all()
 
     def run_schedule(self, rule_name: str, now: float | None = None) -> None:
         """Fire a schedule rule's targets now with a `Scheduled Event`."""
@@ -186,7 +249,7 @@ class EventBus:
         when = time.time() if now is None else now
         self._last_fired[rule_name] = when
         moment = dt.datetime.fromtimestamp(when, dt.UTC)
-        self._queue.put(_Item(scheduled_event(rule_arn=rule.arn, when=moment), rule))
+        self._enqueue(_Item(scheduled_event(rule_arn=rule.arn, when=moment), rule))
 
     def tick(self, now: float | None = None) -> list[str]:
         """Fire every rate() schedule whose period has elapsed since it last fired."""
@@ -205,6 +268,12 @@ class EventBus:
         """Wait until every queued event is delivered and every invocation it caused ended."""
         deadline = time.monotonic() + timeout
         while True:
+            with self._delayed_lock:
+                while self._delayed:
+                    remaining = deadline - time.monotonic()
+                    if remaining <= 0:
+                        return False
+                    self._delayed_lock.wait(min(remaining, 0.1))
             with self._queue.all_tasks_done:
                 while self._queue.unfinished_tasks:
                     remaining = deadline - time.monotonic()
@@ -213,8 +282,9 @@ class EventBus:
                     self._queue.all_tasks_done.wait(remaining)
             if not self.lambdas.drain(max(0.0, deadline - time.monotonic())):
                 return False
-            if not self._queue.unfinished_tasks:
-                return True
+            with self._delayed_lock:
+                if not self._queue.unfinished_tasks and not self._delayed:
+                    return True
 
     # -- delivery --------------------------------------------------------------------------
 

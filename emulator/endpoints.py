@@ -25,10 +25,25 @@ from emulator.aws_events import endpoint_event
 from emulator.endpoint_capture import CaptureConfig, CaptureWriter
 from emulator.endpoint_models import ContainerError, LoadedModel, load_model
 from emulator.front import ServiceError
+from emulator.service_rules import deployment_problems
 
 log = logging.getLogger(__name__)
 
 _POLL = 0.2  # seconds between alarm checks during a canary
+
+
+@dataclass(frozen=True)
+class Durations:
+    """How long SageMaker takes, in AWS seconds (the host multiplies them by its time scale).
+    SageMaker documents no fixed figures; these are typical: instances for a new fleet take
+    minutes to provision ("Creating" or the green fleet of an update), a rollback shifts traffic
+    back and releases the green fleet. The traffic steps, their bake times and the termination
+    wait are the deployment config's own."""
+
+    provision: float = 300.0
+    rollback: float = 60.0
+
+
 MAX_BODY_BYTES = 6 * 1024 * 1024  # InvokeEndpoint's payload limit
 BUSY = ("Creating", "Updating", "SystemUpdating", "RollingBack", "Deleting")
 
@@ -86,8 +101,11 @@ class EndpointHost:
         alarm_state: Callable[[str], str],
         time_scale: float = 1.0,
         capture_batch: int = 50,
+        durations: Durations = Durations(),
     ) -> None:
         self.cloud = cloud
+        self.durations = durations
+        self._closed = threading.Event()
         self.scratch_dir = Path(scratch_dir).resolve()
         self.emit = emit
         self.alarm_state = alarm_state
@@ -121,7 +139,11 @@ class EndpointHost:
 
     def update(self, name: str, config_name: str, deployment_config: dict | None) -> str:
         endpoint = self._get(name)
-        self._config(config_name)
+        config = self._config(config_name)
+        count = sum(int(v.get("InitialInstanceCount", 1)) for v in config["ProductionVariants"][:1])
+        problems = deployment_problems(deployment_config, max(count, 1))
+        if problems:
+            raise ServiceError("ValidationException", "; ".join(problems))
         with self._lock:
             if endpoint.status in BUSY:
                 raise ServiceError(
@@ -236,7 +258,12 @@ class EndpointHost:
             writer.flush()
 
     def close(self) -> None:
+        self._closed.set()
         self.flush()
+
+    def _take(self, aws_seconds: float) -> None:
+        """Wait as SageMaker would, scaled; cut short when the host closes."""
+        self._closed.wait(max(0.0, aws_seconds) * self.time_scale)
 
     # -- deploying -------------------------------------------------------------------------
 
@@ -249,6 +276,7 @@ class EndpointHost:
         ).start()
 
     def _apply(self, endpoint: _Endpoint, config_name: str, deployment: dict | None) -> None:
+        self._take(self.durations.provision)
         try:
             fleet = self._load_fleet(endpoint.name, config_name)
         except Exception as exc:  # noqa: BLE001 - any load failure fails this deployment
@@ -267,6 +295,14 @@ class EndpointHost:
         with endpoint.lock:
             if alarm is None:
                 endpoint.blue = fleet
+            else:
+                endpoint.green_percent = 0.0  # traffic back to blue at once
+        if alarm is None:
+            policy = deployment.get("BlueGreenUpdatePolicy", {})
+            self._take(float(policy.get("TerminationWaitInSeconds", 0)))
+        else:
+            self._take(self.durations.rollback)
+        with endpoint.lock:
             endpoint.green, endpoint.green_percent = None, 0.0
         endpoint.last_deployment_config = deployment
         served = endpoint.blue.config_name  # type: ignore[union-attr]

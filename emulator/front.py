@@ -96,6 +96,12 @@ class Front:
         self._lock = threading.Lock()
         # Decides whether a request may proceed; None means it may (see `emulator.authorizer`).
         self.authorize: Callable[[AwsRequest], ServiceError | None] | None = None
+        # Per service: what the service refuses before it acts (`emulator.service_rules`).
+        self._rules: dict[str, list[Callable[[AwsRequest], ServiceError | None]]] = {}
+
+    def rule(self, service: str, check: Callable[[AwsRequest], ServiceError | None]) -> None:
+        with self._lock:
+            self._rules.setdefault(service, []).append(check)
 
     def own(self, service: str, operation: str, handler: Handler) -> None:
         with self._lock:
@@ -111,6 +117,7 @@ class Front:
         with self._lock:
             self._handlers.clear()
             self._observers.clear()
+            self._rules.clear()
 
     def owned(self) -> list[tuple[str, str]]:
         return sorted(self._handlers)
@@ -155,6 +162,10 @@ class Front:
                 denied = self.authorize(request)
                 if denied is not None:
                     raise denied
+            for check in self._rules.get(request.service, ()):
+                refused = check(request)
+                if refused is not None:
+                    raise refused
             handler = self._handlers.get(key)
             reply = handler(request) if handler is not None else self.forward(environ)
         except ServiceError as error:

@@ -16,6 +16,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from emulator.bus import AT_LEAST_ONCE, EXACTLY_ONCE
 from emulator.demo import handler_logs_to, render_timeline
 from emulator.runtime import CDK_OUT, LocalRuntime, load_stack
 
@@ -72,6 +73,7 @@ def main(
     port: int,
     alarm_every: float,
     monitor_every: float | None,
+    exactly_once: bool = False,
     cdk_out: Path = CDK_OUT,
     state_dir: Path = Path(".mlops"),
 ) -> int:
@@ -90,8 +92,9 @@ def main(
             stack=stack,
             scratch_dir=Path(scratch),
             port=port,
-            time_scale=0.01,
+            time_scale=0.005,
             log_dir=state_dir / "logs",
+            delivery=EXACTLY_ONCE if exactly_once else AT_LEAST_ONCE,
         ) as runtime:
             for line in banner(runtime):
                 out(line)

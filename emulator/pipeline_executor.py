@@ -101,6 +101,8 @@ class PipelineExecutor:
         emit: Callable[[dict], None],
         code_dir: Path | None = None,
         parallelism: int = 2,
+        time_scale: float = 1.0,
+        job_startup: float = 120.0,
     ) -> None:
         self.cloud = cloud
         self.scratch_dir = Path(scratch_dir).resolve()
@@ -110,6 +112,7 @@ class PipelineExecutor:
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self.parallelism = parallelism
+        self.job_startup = job_startup * time_scale  # typical AWS start-up of a job, scaled
 
     def stop(self, timeout: float = 30.0) -> None:
         """Stop every running job and wait for the executions to end (as Failed)."""
@@ -316,6 +319,7 @@ class PipelineExecutor:
             region=region,
             code_dir=self.code_dir,
             stop=self._stop,
+            startup=self.job_startup,
         )
         s3 = self._client("s3", record)
         if kind == "Processing":

@@ -40,6 +40,13 @@ class JobEnv:
     code_dir: Path | None  # a local checkout to run instead of the definition's code bundle
     timeout: float = 3600.0
     stop: threading.Event = field(default_factory=threading.Event)  # set: kill the job
+    # SageMaker's start-up of a job (instances, image, input download): minutes in AWS, no
+    # fixed figure documented; already scaled by the runtime's time scale.
+    startup: float = 0.0
+
+    def start_up(self) -> None:
+        if self.stop.wait(self.startup):
+            raise JobFailed("ClientError: the job was stopped")
 
     def base(self, extra: dict[str, str]) -> dict[str, str]:
         keep = ("PATH", "HOME", "LANG", "LC_ALL", "TMPDIR", "SYSTEMROOT")
@@ -192,6 +199,7 @@ def run(
 
 
 def run_processing(args: dict[str, Any], *, job: str, work: Path, s3: Any, env: JobEnv) -> None:
+    env.start_up()
     opt_ml = work / "opt_ml"
     code_root: Path | None = env.code_dir
     for item in args.get("ProcessingInputs", []):
@@ -231,6 +239,7 @@ def run_processing(args: dict[str, Any], *, job: str, work: Path, s3: Any, env: 
 
 def run_training(args: dict[str, Any], *, job: str, work: Path, s3: Any, env: JobEnv) -> str:
     """Run the script-mode training job; returns the S3 URI of its model.tar.gz."""
+    env.start_up()
     opt_ml = work / "opt_ml"
     hyper = {k: str(v) for k, v in (args.get("HyperParameters") or {}).items()}
     program = hyper.get("sagemaker_program")

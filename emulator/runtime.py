@@ -15,7 +15,7 @@ from typing import Any
 from emulator import providers
 from emulator.alarms import AlarmEvaluator, MetricStore
 from emulator.assets import publish_assets
-from emulator.bus import EventBus
+from emulator.bus import AT_LEAST_ONCE, Delivery, EventBus
 from emulator.cloud import LocalCloud
 from emulator.deployer import Deployment, deploy
 from emulator.endpoints import EndpointHost
@@ -68,8 +68,11 @@ def load_stack(config_path: Path, cdk_out: Path = CDK_OUT) -> SynthesizedStack:
 class LocalRuntime:
     """Start with `with LocalRuntime(stack=..., scratch_dir=...) as runtime:`.
 
-    `time_scale` shortens the waits AWS would really take (a canary's bake time, Lambda's retry
-    backoff), so the demo's blue/green update runs in seconds with the same steps.
+    `time_scale` shortens the waits AWS would really take (instances provisioning, a canary's
+    bake time, a job's start-up, Lambda's retry backoff) all by the same factor, so the demo's
+    blue/green update runs in seconds with the same steps and a retry window AWS would exhaust
+    is exhausted here too. `delivery` is EventBridge's: at least once and out of order unless
+    told otherwise.
     """
 
     def __init__(
@@ -77,9 +80,10 @@ class LocalRuntime:
         *,
         stack: SynthesizedStack,
         scratch_dir: Path,
-        time_scale: float = 0.01,
+        time_scale: float = 0.001,
         port: int = 0,
         log_dir: Path | None = None,
+        delivery: Delivery = AT_LEAST_ONCE,
     ) -> None:
         self.stack = stack
         self.template = stack.template
@@ -87,6 +91,7 @@ class LocalRuntime:
         self.log_dir = Path(log_dir).resolve() if log_dir else self.scratch_dir / "logs"
         self.time_scale = time_scale
         self.port = port
+        self.delivery = delivery
         self._stack = contextlib.ExitStack()
 
     def start(self) -> LocalRuntime:
@@ -99,12 +104,15 @@ class LocalRuntime:
                 time_scale=self.time_scale,
             ).start()
             self._stack.callback(self.lambdas.stop)
-            self.bus = EventBus(self.cloud, self.lambdas).start()
+            self.bus = EventBus(self.cloud, self.lambdas, self.delivery).start()
             self._stack.callback(self.bus.stop)
             self.metrics = MetricStore()
             self.alarms = AlarmEvaluator(self.cloud, self.metrics, self.bus.put)
             self.executor = PipelineExecutor(
-                cloud=self.cloud, scratch_dir=self.scratch_dir / "pipelines", emit=self.bus.put
+                cloud=self.cloud,
+                scratch_dir=self.scratch_dir / "pipelines",
+                emit=self.bus.put,
+                time_scale=self.time_scale,
             )
             self._stack.callback(self.executor.stop)
             self.endpoints = EndpointHost(

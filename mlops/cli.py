@@ -159,6 +159,7 @@ def cmd_local_up(args: argparse.Namespace) -> int:
         port=args.port,
         alarm_every=args.alarm_every,
         monitor_every=args.monitor_every,
+        exactly_once=args.exactly_once,
         cdk_out=Path(args.cdk_out),
     )
 
@@ -188,6 +189,11 @@ def parser() -> argparse.ArgumentParser:
         type=float,
         default=None,
         help="run the monitoring schedule every N seconds (default: its own rate)",
+    )
+    up.add_argument(
+        "--exactly-once",
+        action="store_true",
+        help="deliver each event once and in order (default: at least once, as EventBridge)",
     )
     up.set_defaults(run=cmd_local_up)
     status = commands.add_parser("status", parents=[common], help="runs, models, endpoint, alarms")

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from emulator import service_rules
 from emulator.providers.cloudwatch import CloudWatchProvider
 from emulator.providers.events import EventsProvider
 from emulator.providers.lambda_ import LambdaProvider
@@ -32,4 +33,6 @@ def install(
     ]
     for provider in providers:
         provider.install(cloud.front)
+    for service in service_rules.RULED_SERVICES:
+        cloud.front.rule(service, service_rules.check_request)
     return providers

@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 
+from emulator.bus import EXACTLY_ONCE
 from emulator.runtime import LocalRuntime, SynthesizedStack
 
 AWS_CLI = str(Path(sys.executable).parent / "aws")
@@ -32,7 +33,9 @@ def runtime(synthesize, tmp_path_factory) -> Iterator[LocalRuntime]:
     dev = synthesize("dev")
     scratch = tmp_path_factory.mktemp("runtime")
     stack = SynthesizedStack(dev.name, dev.raw, dev.outdir)
-    with LocalRuntime(stack=stack, scratch_dir=scratch, time_scale=0.002) as started:
+    with LocalRuntime(
+        stack=stack, scratch_dir=scratch, time_scale=0.002, delivery=EXACTLY_ONCE
+    ) as started:
         yield started
 
 

@@ -155,3 +155,66 @@ def _json(text: str) -> dict:
         return json.loads(text)
     except ValueError:
         return {}
+
+
+def test_at_least_once_delivers_every_event_twice_and_out_of_order(runtime):
+    from emulator.bus import Delivery, EventBus
+
+    bus = EventBus(runtime.cloud, runtime.lambdas, Delivery(copies=2, reorder_window=0.2, seed=7))
+    bus.start()
+    try:
+        sent = [
+            {
+                "version": "0",
+                "id": f"00000000-0000-4000-8000-{i:012d}",
+                "detail-type": "Probe",
+                "source": "local.test",
+                "account": runtime.cloud.account,
+                "time": "2026-12-01T00:00:00Z",
+                "region": runtime.cloud.region,
+                "resources": [],
+                "detail": {"n": i},
+            }
+            for i in range(20)
+        ]
+        for event in sent:
+            bus.put(event)
+        assert bus.drain(30)
+        seen = [e.event_id for e in bus.timeline]
+        assert sorted(seen) == sorted([e["id"] for e in sent] * 2)
+        first_seen = list(dict.fromkeys(seen))
+        assert first_seen != [e["id"] for e in sent]  # some event overtook an earlier one
+    finally:
+        bus.stop()
+
+
+def test_a_duplicate_arrival_is_handled_once(runtime):
+    from emulator.bus import Delivery, EventBus
+
+    key = f"incoming/{unique('twice')}.csv"
+    bus = EventBus(runtime.cloud, runtime.lambdas, Delivery(copies=2, reorder_window=0.05, seed=1))
+    bus.start()
+    try:
+        runtime.cloud.client("s3").put_object(
+            Bucket=runtime.data_bucket, Key=key, Body=b"only,a,header\n"
+        )
+        assert runtime.settle(60)
+        event = next(
+            e
+            for e in runtime.bus.delivered.values()
+            if e["detail-type"] == "Object Created" and e["detail"]["object"]["key"] == key
+        )
+        bus.put(event)
+        assert bus.drain(60)
+    finally:
+        bus.stop()
+    results = [e.result for e in bus.timeline if e.target == "mlops-dev-data-arrival"]
+    assert len(results) == 2 and all(e.outcome == "ok" for e in bus.timeline if e.target)
+    # Three deliveries, one effect: one quarantined copy, one delete marker.
+    s3 = runtime.cloud.client("s3")
+    copies = s3.list_object_versions(Bucket=runtime.data_bucket, Prefix=f"quarantine/{key}")
+    assert len([v for v in copies["Versions"] if v["Key"] == f"quarantine/{key}"]) == 1
+    markers = s3.list_object_versions(Bucket=runtime.data_bucket, Prefix=key).get(
+        "DeleteMarkers", []
+    )
+    assert len(markers) == 1
