@@ -178,10 +178,16 @@ class LocalRuntime:
     def _function_environments(self) -> dict[str, dict[str, str]]:
         lam = self.cloud.client("lambda")
         out = {}
+        self._function_names: dict[str, str] = {}
         for name in self.deployment.of_type("AWS::Lambda::Function").values():
             conf = lam.get_function_configuration(FunctionName=name)
             out[conf["Handler"]] = dict(conf.get("Environment", {}).get("Variables", {}))
+            self._function_names[conf["Handler"]] = conf["FunctionName"]
         return out
+
+    def function_name(self, short_name: str) -> str:
+        self.function_env(short_name)
+        return self._function_names[f"functions.{short_name}.handler.lambda_handler"]
 
     def function_env(self, short_name: str) -> dict[str, str]:
         handler = f"functions.{short_name}.handler.lambda_handler"
@@ -207,16 +213,17 @@ class LocalRuntime:
 
     @property
     def monitoring_rule(self) -> str:
-        """The schedule that starts the monitoring pipeline (rate(1 hour) in the template)."""
+        """The schedule that runs monitoring (rate(1 hour) in the template): it invokes the
+        deploy function, which starts the monitoring pipeline while a model serves."""
+        deploy = self.function_name("deploy")
         for rule in self.bus.rules():
-            if rule.schedule and any(t.kind == "pipeline" for t in rule.targets):
+            if rule.schedule and any(t.kind == "lambda" and t.name == deploy for t in rule.targets):
                 return rule.name
-        raise KeyError("no scheduled rule starts a pipeline")
+        raise KeyError(f"no scheduled rule invokes {deploy}")
 
     @property
     def monitoring_pipeline(self) -> str:
-        rule = self.bus.rule(self.monitoring_rule)
-        return next(t.name for t in rule.targets if t.kind == "pipeline")
+        return self.function_env("deploy")["MONITORING_PIPELINE_NAME"]
 
     @property
     def training_pipeline(self) -> str:

@@ -20,6 +20,7 @@ from pydantic import (
     model_validator,
 )
 
+from functions.deploy import traffic
 from infra import quotas
 from infra.config_checks import aws_problems, raw_aws_problems
 from infra.names import PhysicalNames
@@ -169,11 +170,23 @@ class ComputeConfig(_Strict):
 
 
 class DeploymentConfig(_Strict):
+    """Blue/green settings. The traffic shifting follows the fleet (functions/deploy/traffic.py):
+    a canary of `canary_percent` when the fleet can take one, all at once otherwise; both bake
+    for `canary_wait_minutes` under the rollback alarms."""
+
     canary_percent: int = Field(default=10, ge=1, le=99)
     canary_wait_minutes: int = Field(default=10, ge=0, le=60)
     capture_sampling_percent: int = Field(default=100, ge=1, le=100)
     latency_p99_ms: int = Field(default=500, ge=1)
     max_5xx_per_minute: int = Field(default=5, ge=1)
+
+    @field_validator("canary_percent")
+    @classmethod
+    def _canary_fits_a_fleet(cls, value: int) -> int:
+        problem = traffic.canary_problem(value)
+        if problem:
+            raise ValueError(problem)
+        return value
 
 
 class FunctionsConfig(_Strict):

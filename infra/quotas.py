@@ -27,7 +27,7 @@ CONCURRENCY_URL = "https://docs.aws.amazon.com/lambda/latest/api/API_PutFunction
 
 # What the synthesized template holds (tests/infra pins these to cdk synth): every resource but
 # the per-feature ones, and what each feature and each optional part adds.
-FIXED_RESOURCES = 62
+FIXED_RESOURCES = 61
 CDK_METADATA_RESOURCES = 1  # AWS::CDK::Metadata, added by `cdk synth` (version reporting)
 RESOURCES_PER_FEATURE = 1  # the feature's drift alarm
 RETRAIN_SCHEDULE_RESOURCES = 2  # the rule and its permission to invoke drift_retrain

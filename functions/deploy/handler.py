@@ -7,8 +7,8 @@ from typing import Any
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import ValidationError
 
-from functions.deploy.logic import on_endpoint_status, on_package_change
-from functions.shared.events import EndpointEvent, ModelPackageEvent
+from functions.deploy.logic import on_endpoint_status, on_package_change, on_schedule
+from functions.shared.events import EndpointEvent, ModelPackageEvent, ScheduledEvent
 from functions.shared.observability import logger, metrics, tracer
 from functions.shared.outcomes import ignored
 from functions.shared.settings import DeploySettings, settings_for
@@ -16,6 +16,7 @@ from functions.shared.settings import DeploySettings, settings_for
 _MODELS = {
     "SageMaker Model Package State Change": (ModelPackageEvent, on_package_change),
     "SageMaker Endpoint State Change": (EndpointEvent, on_endpoint_status),
+    "Scheduled Event": (ScheduledEvent, on_schedule),
 }
 
 

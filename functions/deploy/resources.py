@@ -2,25 +2,32 @@
 
 from __future__ import annotations
 
-import hashlib
 from typing import Any
 
-from botocore.exceptions import ClientError
+from botocore.exceptions import ClientError, WaiterError
 
+from functions.deploy.traffic import blue_green_policy, replacement_policy
 from functions.shared.clients import client
 from functions.shared.observability import logger
 from functions.shared.settings import DeploySettings
 
 VARIANT = "AllTraffic"
 BUSY = frozenset({"Creating", "Updating", "SystemUpdating", "RollingBack", "Deleting"})
+DELETE_POLL_SECONDS = 5
 
 
-def resource_name(settings: DeploySettings, version: int | str, event_id: str) -> str:
-    """Model and config name: from the package version and the event, so a retried event
-    reuses it instead of creating a duplicate. At most 63 characters, as SageMaker requires."""
-    digest = hashlib.sha256(event_id.encode()).hexdigest()[:8]
-    suffix = f"-v{version}-{digest}"
+def resource_name(settings: DeploySettings, version: int | str) -> str:
+    """Model and config name of a package version: the same version always gets the same name,
+    so a redelivered or repeated event reuses it instead of creating a duplicate. At most 63
+    characters, as SageMaker requires."""
+    suffix = f"-v{version}"
     return settings.endpoint_name[: 63 - len(suffix)].rstrip("-") + suffix
+
+
+def version_of(settings: DeploySettings, config_name: str) -> int | None:
+    """The package version a config name was derived from (None for another naming)."""
+    head, _, tail = config_name.rpartition("-v")
+    return int(tail) if tail.isdigit() and resource_name(settings, tail) == config_name else None
 
 
 def _already_exists(exc: ClientError) -> bool:
@@ -96,41 +103,57 @@ def describe_endpoint(settings: DeploySettings) -> dict[str, Any] | None:
         raise
 
 
-def deployment_config(settings: DeploySettings) -> dict[str, Any]:
+def deployment_config(settings: DeploySettings, *, replaces_rejected: bool) -> dict[str, Any]:
+    """Blue/green with the rollback alarms; taking a rejected model out uses no alarms, so an
+    alarm already in ALARM cannot roll the replacement back onto the rejected model."""
+    if replaces_rejected:
+        return {"BlueGreenUpdatePolicy": replacement_policy()}
     return {
-        "BlueGreenUpdatePolicy": {
-            "TrafficRoutingConfiguration": {
-                "Type": "CANARY",
-                "CanarySize": {"Type": "CAPACITY_PERCENT", "Value": settings.canary_percent},
-                "WaitIntervalInSeconds": settings.canary_wait_seconds,
-            },
-            "TerminationWaitInSeconds": settings.termination_wait_seconds,
-            "MaximumExecutionTimeoutInSeconds": settings.max_execution_timeout_seconds,
-        },
+        "BlueGreenUpdatePolicy": blue_green_policy(
+            instance_count=settings.inference_instance_count,
+            canary_percent=settings.canary_percent,
+            wait_seconds=settings.canary_wait_seconds,
+            termination_wait_seconds=settings.termination_wait_seconds,
+        ),
         "AutoRollbackConfiguration": {
             "Alarms": [{"AlarmName": name} for name in settings.rollback_alarm_names]
         },
     }
 
 
-def point_endpoint_at(settings: DeploySettings, config_name: str) -> str:
-    """Create the endpoint, or shift it to `config_name` by canary. Returns what was done."""
-    endpoint = describe_endpoint(settings)
-    sagemaker = client("sagemaker")
-    if endpoint is None:
-        sagemaker.create_endpoint(
-            EndpointName=settings.endpoint_name, EndpointConfigName=config_name
-        )
-        return "created"
-    if endpoint.get("EndpointConfigName") == config_name:
-        return "unchanged"
-    if endpoint.get("EndpointStatus") in BUSY:
-        # SageMaker refuses updates while one runs; failing lets the async retries try later.
-        raise RuntimeError(f"endpoint {settings.endpoint_name} is {endpoint['EndpointStatus']}")
-    sagemaker.update_endpoint(
+def busy(exc: ClientError) -> bool:
+    """SageMaker refused because the endpoint is being created, updated or deleted."""
+    message = exc.response["Error"].get("Message", "")
+    return exc.response["Error"]["Code"] == "ValidationException" and (
+        "in-progress" in message or "already existing endpoint" in message
+    )
+
+
+def create_endpoint(settings: DeploySettings, config_name: str) -> None:
+    client("sagemaker").create_endpoint(
+        EndpointName=settings.endpoint_name, EndpointConfigName=config_name
+    )
+
+
+def update_endpoint(settings: DeploySettings, config_name: str, *, replaces_rejected: bool) -> None:
+    client("sagemaker").update_endpoint(
         EndpointName=settings.endpoint_name,
         EndpointConfigName=config_name,
-        DeploymentConfig=deployment_config(settings),
+        DeploymentConfig=deployment_config(settings, replaces_rejected=replaces_rejected),
         RetainAllVariantProperties=False,
     )
-    return "updating"
+
+
+def delete_endpoint(settings: DeploySettings, *, wait_seconds: int) -> bool:
+    """Delete the endpoint; True once it is gone within `wait_seconds` (botocore's waiter)."""
+    sagemaker = client("sagemaker")
+    sagemaker.delete_endpoint(EndpointName=settings.endpoint_name)
+    attempts = max(1, wait_seconds // DELETE_POLL_SECONDS)
+    try:
+        sagemaker.get_waiter("endpoint_deleted").wait(
+            EndpointName=settings.endpoint_name,
+            WaiterConfig={"Delay": DELETE_POLL_SECONDS, "MaxAttempts": attempts},
+        )
+    except WaiterError:
+        return False
+    return True

@@ -55,6 +55,8 @@ class ModelPackageDetail(_Detail):
     version: int | None = Field(default=None, alias="ModelPackageVersion")
     arn: str = Field(alias="ModelPackageArn")
     approval_status: str = Field(alias="ModelApprovalStatus")
+    # Present on updates only: which fields changed (an edit of the description fires too).
+    updated_fields: list[str] | None = Field(default=None, alias="UpdatedModelPackageFields")
 
 
 class ModelPackageEvent(EventBridgeModel):

@@ -79,18 +79,16 @@ class DeploySettings(_Settings):
         alias="CAPTURE_SAMPLING_PERCENT", default=100
     )
     capture_kms_key_arn: str = Field(alias="CAPTURE_KMS_KEY_ARN", default="")
-    canary_percent: Annotated[int, Field(ge=1, le=99)] = Field(alias="CANARY_PERCENT", default=10)
+    canary_percent: Annotated[int, Field(ge=1, le=50)] = Field(alias="CANARY_PERCENT", default=10)
     canary_wait_seconds: Annotated[int, Field(ge=0, le=3600)] = Field(
         alias="CANARY_WAIT_SECONDS", default=300
     )
     rollback_alarm_names: Json[list[NonEmpty]] = Field(alias="ROLLBACK_ALARM_NAMES")
-    # Not in the contract table: optional blue/green timings with SageMaker's own bounds.
+    # Optional: SageMaker's own bounds; the execution timeout is computed from the waits.
     termination_wait_seconds: Annotated[int, Field(ge=0, le=3600)] = Field(
         alias="TERMINATION_WAIT_SECONDS", default=300
     )
-    max_execution_timeout_seconds: Annotated[int, Field(ge=600, le=14_400)] = Field(
-        alias="MAX_EXECUTION_TIMEOUT_SECONDS", default=3600
-    )
+    monitoring_pipeline_name: NonEmpty = Field(alias="MONITORING_PIPELINE_NAME")
 
 
 S = TypeVar("S", bound=_Settings)

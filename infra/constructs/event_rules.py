@@ -4,11 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import jsii
-from aws_cdk import Duration, Names
+from aws_cdk import Duration
 from aws_cdk import aws_events as events
 from aws_cdk import aws_events_targets as targets
-from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
@@ -17,47 +15,9 @@ from infra.names import PhysicalNames
 from infra.quotas import drift_alarm_pattern
 
 PIPELINE_TERMINAL_STATUSES = ["Succeeded", "Failed", "Stopped"]
-ENDPOINT_SETTLED_STATUSES = ["IN_SERVICE", "FAILED"]
-
-
-@jsii.implements(events.IRuleTarget)
-class SageMakerPipelineTarget:
-    """Starts a SageMaker pipeline with its default parameters; `aws_events_targets` has no
-    L2 target for it.
-
-    A start that fails every retry goes to the dead-letter queue, which EventBridge writes to
-    under the queue's own policy, not the target role: the queue must allow sqs:SendMessage to
-    events.amazonaws.com for this rule (the L2 targets add that statement themselves).
-    https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-rule-dlq.html
-    """
-
-    def __init__(
-        self, *, pipeline_arn: str, role: iam.IRole, dead_letter_queue: sqs.IQueue
-    ) -> None:
-        self._pipeline_arn = pipeline_arn
-        self._role = role
-        self._dead_letter_queue = dead_letter_queue
-
-    def bind(self, rule: events.IRule, id: str | None = None) -> events.RuleTargetConfig:  # noqa: A002
-        self._dead_letter_queue.add_to_resource_policy(
-            iam.PolicyStatement(
-                sid=f"AllowEventRule{Names.node_unique_id(rule.node)}",
-                principals=[iam.ServicePrincipal("events.amazonaws.com")],
-                actions=["sqs:SendMessage"],
-                resources=[self._dead_letter_queue.queue_arn],
-                conditions={"ArnEquals": {"aws:SourceArn": rule.rule_arn}},
-            )
-        )
-        return events.RuleTargetConfig(
-            arn=self._pipeline_arn,
-            role=self._role,
-            dead_letter_config=events.CfnRule.DeadLetterConfigProperty(
-                arn=self._dead_letter_queue.queue_arn
-            ),
-            retry_policy=events.CfnRule.RetryPolicyProperty(
-                maximum_retry_attempts=8, maximum_event_age_in_seconds=3600
-            ),
-        )
+# Statuses after which the endpoint takes a new request; UPDATE_ROLLBACK_FAILED serves a mix of
+# configs until the next UpdateEndpoint.
+ENDPOINT_SETTLED_STATUSES = ["IN_SERVICE", "FAILED", "UPDATE_ROLLBACK_FAILED"]
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -81,7 +41,6 @@ class LoopRules(Construct):
         data_bucket_name: str,
         incoming_prefix: str,
         training_pipeline_arn: str,
-        monitoring_pipeline_arn: str,
         model_package_group_name: str,
         endpoint_name: str,
         drift_alarm_names: list[str],
@@ -154,6 +113,12 @@ class LoopRules(Construct):
                 detail={
                     "ModelPackageGroupName": [model_package_group_name],
                     "ModelApprovalStatus": ["Approved", "Rejected"],
+                    # An update fires for any field (a description edit, metadata); react to
+                    # approval changes and to packages created already decided.
+                    "$or": [
+                        {"UpdatedModelPackageFields": ["ModelApprovalStatus"]},
+                        {"UpdatedModelPackageFields": [{"exists": False}]},
+                    ],
                 },
             ),
             to_function(targets_.deploy),
@@ -183,30 +148,16 @@ class LoopRules(Construct):
             to_function(targets_.drift_retrain),
         )
 
-        start_monitoring = iam.Role(
-            self,
-            "StartMonitoringRole",
-            assumed_by=iam.ServicePrincipal("events.amazonaws.com"),
-            description="EventBridge starts the drift monitoring pipeline on schedule",
-        )
-        start_monitoring.add_to_policy(
-            iam.PolicyStatement(
-                actions=["sagemaker:StartPipelineExecution"], resources=[monitoring_pipeline_arn]
-            )
-        )
+        # Through deploy, which starts the monitoring pipeline only while a model serves: a
+        # schedule straight to the pipeline would run a job every hour before the first model.
         self.monitoring_schedule = events.Rule(
             self,
             "MonitoringSchedule",
             rule_name=names.rule("monitoring-schedule"),
-            description="Measure drift of the captured traffic",
+            description="Measure drift of the captured traffic -> deploy (starts monitoring "
+            "while a model serves)",
             schedule=events.Schedule.expression(monitoring_schedule),
-            targets=[
-                SageMakerPipelineTarget(
-                    pipeline_arn=monitoring_pipeline_arn,
-                    role=start_monitoring,
-                    dead_letter_queue=failure_queue,
-                )
-            ],
+            targets=[to_function(targets_.deploy)],
         )
         self.retrain_schedule = None
         if retrain_schedule:

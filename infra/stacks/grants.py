@@ -39,6 +39,7 @@ class LoopAccess:
     table: dynamodb.ITable
     topic: sns.ITopic
     training_pipeline_arn: str
+    monitoring_pipeline_arn: str
     model_role: iam.IRole
 
     def grant(
@@ -101,7 +102,8 @@ class LoopAccess:
         )
         access.allow(
             deploy,
-            access.items(self.table, ("GetItem", "PutItem")),
+            # The deployment state: read, and conditional updates (functions/deploy/state.py).
+            access.items(self.table, ("GetItem", "UpdateItem")),
             access.objects(artifacts, (*access.READ, *access.WRITE), "live/*"),
             # No live record yet must read as NoSuchKey, not AccessDenied.
             access.listing(artifacts),
@@ -115,7 +117,17 @@ class LoopAccess:
                 actions=["sagemaker:CreateEndpoint", "sagemaker:UpdateEndpoint"],
                 resources=[sm.endpoint, sm.endpoint_configs],
             ),
-            iam.PolicyStatement(actions=["sagemaker:DescribeEndpoint"], resources=[sm.endpoint]),
+            # A failed endpoint cannot be updated; one serving a rejected model with no other
+            # approved version is taken down. DescribeEndpoint also drives the deletion waiter.
+            iam.PolicyStatement(
+                actions=["sagemaker:DescribeEndpoint", "sagemaker:DeleteEndpoint"],
+                resources=[sm.endpoint],
+            ),
+            # The monitoring schedule runs through deploy, which starts it while a model serves.
+            iam.PolicyStatement(
+                actions=["sagemaker:StartPipelineExecution"],
+                resources=[self.monitoring_pipeline_arn],
+            ),
             # CreateModel hands the model its own execution role, and no other.
             iam.PolicyStatement(
                 actions=["iam:PassRole"],

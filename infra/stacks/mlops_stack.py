@@ -215,6 +215,7 @@ class MlopsStack(Stack):
                 "CAPTURE_KMS_KEY_ARN": storage.key.key_arn,
                 "CANARY_PERCENT": str(config.deployment.canary_percent),
                 "CANARY_WAIT_SECONDS": str(config.deployment.canary_wait_minutes * 60),
+                "MONITORING_PIPELINE_NAME": names.monitoring_pipeline,
                 "ROLLBACK_ALARM_NAMES": json.dumps([a.alarm_name for a in endpoint_alarms.all]),
             },
             timeout=Duration.minutes(2),
@@ -242,6 +243,7 @@ class MlopsStack(Stack):
             table=state.table,
             topic=notifications.topic,
             training_pipeline_arn=training.pipeline_arn,
+            monitoring_pipeline_arn=monitoring.pipeline_arn,
             model_role=model_role.role,
         ).grant(self, **functions)
 
@@ -253,7 +255,6 @@ class MlopsStack(Stack):
             data_bucket_name=storage.data_bucket.bucket_name,
             incoming_prefix=INCOMING_PREFIX,
             training_pipeline_arn=training.pipeline_arn,
-            monitoring_pipeline_arn=monitoring.pipeline_arn,
             model_package_group_name=names.model_group,
             endpoint_name=names.endpoint,
             drift_alarm_names=config.drift_alarm_names,

@@ -18,10 +18,22 @@ CASES = {
         ["pipeline_execution_executing.json"],
     ),
     "model-approval": (
-        ["model_package_approved.json", "model_package_rejected.json"],
-        ["model_package_pending.json", "model_package_approved_other_group.json"],
+        [
+            "model_package_approved.json",
+            "model_package_rejected.json",
+            "model_package_approval_updated.json",
+        ],
+        [
+            "model_package_pending.json",
+            "model_package_approved_other_group.json",
+            # an edit of an approved package's description or metadata is no new decision
+            "model_package_metadata_updated.json",
+        ],
     ),
-    "endpoint-status": (["endpoint_in_service.json"], ["endpoint_in_service_other.json"]),
+    "endpoint-status": (
+        ["endpoint_in_service.json", "endpoint_update_rollback_failed.json"],
+        ["endpoint_in_service_other.json", "endpoint_updating.json"],
+    ),
     "drift-alarm": (
         ["alarm_drift_score_alarm.json", "alarm_drift_feature_alarm.json"],
         [
@@ -58,7 +70,9 @@ def test_one_rule_per_arrow_plus_the_monitoring_schedule(dev):
     assert names == {f"{prefix}-{s}" for s in CASES} | {f"{prefix}-monitoring-schedule"}
 
 
-def test_monitoring_schedule_starts_the_monitoring_pipeline_hourly(dev):
+def test_monitoring_schedule_goes_through_deploy_hourly(dev):
+    """The schedule invokes deploy, which starts monitoring only while a model serves: a rule
+    straight to the pipeline would run a job every hour before any endpoint exists."""
     rules = [
         r["Properties"]
         for r in dev.resources("AWS::Events::Rule").values()
@@ -67,10 +81,8 @@ def test_monitoring_schedule_starts_the_monitoring_pipeline_hourly(dev):
     (rule,) = rules
     assert rule["ScheduleExpression"] == "rate(1 hour)"
     (target,) = rule["Targets"]
-    assert dev.resolved(target["Arn"]) == (
-        f"arn:aws:sagemaker:us-east-1:123456789012:pipeline/{dev.config.prefix}-monitoring"
-    )
-    assert "DeadLetterConfig" in target and "RoleArn" in target
+    assert dev.resolved(target["Arn"]).endswith(f":function:{dev.config.prefix}-deploy")
+    assert "DeadLetterConfig" in target
 
 
 def test_lambda_targets_retry_and_dead_letter(dev):
@@ -118,23 +130,13 @@ def test_every_dead_letter_queue_lets_its_rule_send(stage, request):
     assert checked == len(synthesized.resources("AWS::Events::Rule"))
 
 
-def test_the_schedule_role_only_starts_the_monitoring_pipeline(dev):
+def test_no_rule_needs_a_role_of_its_own(dev):
+    """Every rule invokes a Lambda under the function's resource policy; a role for EventBridge
+    would be a grant nothing uses."""
     roles = [
         k
         for k, r in dev.resources("AWS::IAM::Role").items()
         if r["Properties"]["AssumeRolePolicyDocument"]["Statement"][0]["Principal"]
         == {"Service": "events.amazonaws.com"}
     ]
-    (role_id,) = roles
-    statements = [
-        s
-        for p in dev.resources("AWS::IAM::Policy").values()
-        if {"Ref": role_id} in p["Properties"]["Roles"]
-        for s in p["Properties"]["PolicyDocument"]["Statement"]
-    ]
-    assert [(s["Action"], dev.resolved(s["Resource"])) for s in statements] == [
-        (
-            "sagemaker:StartPipelineExecution",
-            f"arn:aws:sagemaker:us-east-1:123456789012:pipeline/{dev.config.prefix}-monitoring",
-        )
-    ]
+    assert roles == []

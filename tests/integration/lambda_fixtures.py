@@ -68,6 +68,7 @@ ENV = {
     "CAPTURE_KMS_KEY_ARN": f"arn:aws:kms:{REGION}:{ACCOUNT}:key/1234abcd-12ab-34cd",
     "CANARY_PERCENT": "10",
     "CANARY_WAIT_SECONDS": "300",
+    "MONITORING_PIPELINE_NAME": f"{PREFIX}-monitoring",
     "ROLLBACK_ALARM_NAMES": json.dumps(
         [f"{PREFIX}-endpoint-5xx", f"{PREFIX}-endpoint-p99-latency"]
     ),

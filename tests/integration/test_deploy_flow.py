@@ -1,162 +1,327 @@
-"""deploy: approval -> endpoint, canary update, silent rollback, Rejected live model."""
+"""deploy: registry decisions -> endpoint, whatever order and however often events arrive.
+
+The endpoint calls go to a double of SageMaker's endpoint API (moto has no UpdateEndpoint and
+settles at once); everything else is moto. `endpoint.settle(...)` is SageMaker finishing an
+operation in its own time; the handler then gets the endpoint's state-change event.
+"""
 
 from __future__ import annotations
 
 import contextlib
 import json
-from unittest import mock
 
-from lambda_fixtures import ARTIFACTS_BUCKET, ENDPOINT, GROUP, handler, load_event
+import pytest
+from botocore.exceptions import ClientError
+from endpoint_double import EndpointDouble, installed
+from lambda_fixtures import ARTIFACTS_BUCKET, ENDPOINT, GROUP, PREFIX, handler, load_event
 
 from functions.shared.clients import client
+
+MONITORING = f"{PREFIX}-monitoring"
+
+
+@pytest.fixture
+def endpoint(aws):
+    with installed(client("sagemaker"), EndpointDouble(ENDPOINT)) as double:
+        yield double
 
 
 def _package(aws, metric: str = "0.91") -> str:
     with contextlib.suppress(aws.sagemaker.exceptions.ClientError):
         aws.sagemaker.create_model_package_group(ModelPackageGroupName=GROUP)
-    arn = aws.sagemaker.create_model_package(
+    return aws.sagemaker.create_model_package(
         ModelPackageGroupName=GROUP,
-        # created Approved: moto's update_model_package drops CustomerMetadataProperties
         ModelApprovalStatus="Approved",
         InferenceSpecification={
             "Containers": [
                 {
                     "Image": "683313688378.dkr.ecr.us-east-1.amazonaws.com/sklearn:1.2-1",
                     "ModelDataUrl": f"s3://{ARTIFACTS_BUCKET}/pipelines/x/model.tar.gz",
-                    "Environment": {
-                        "SAGEMAKER_PROGRAM": "inference.py",
-                        "SAGEMAKER_SUBMIT_DIRECTORY": "/opt/ml/model/code",
-                    },
+                    "Environment": {"SAGEMAKER_PROGRAM": "inference.py"},
                 }
             ],
             "SupportedContentTypes": ["text/csv"],
             "SupportedResponseMIMETypes": ["text/csv"],
         },
-        CustomerMetadataProperties={
-            "MetricName": "roc_auc",
-            "MetricValue": metric,
-            "BaselineUri": "s3://b/baseline.json",
-            "EvaluationUri": "s3://b/evaluation.json",
-        },
+        CustomerMetadataProperties={"MetricName": "roc_auc", "MetricValue": metric},
     )["ModelPackageArn"]
-    return arn
 
 
-def _approval(arn: str, status: str = "Approved", event_id: str = "approve-1") -> dict:
+def _decide(aws, arn: str, status: str) -> None:
+    aws.sagemaker.update_model_package(ModelPackageArn=arn, ModelApprovalStatus=status)
+
+
+def _package_event(arn: str, status: str = "Approved", event_id: str = "e1", fields=None):
     event = load_event("model_package_approved.json")
     event["id"] = event_id
     event["detail"].update({"ModelPackageArn": arn, "ModelApprovalStatus": status})
+    event["detail"]["ModelPackageVersion"] = int(arn.rsplit("/", 1)[1])
+    if fields is not None:
+        event["detail"]["UpdatedModelPackageFields"] = fields
     return event
 
 
-def _in_service() -> dict:
-    return load_event("endpoint_in_service.json")
+def _endpoint_event(status: str = "IN_SERVICE") -> dict:
+    event = load_event("endpoint_in_service.json")
+    event["detail"]["EndpointStatus"] = status
+    return event
 
 
-def test_first_approval_creates_endpoint_then_goes_live(aws, context):
+def _deploy(event, context) -> dict:
+    return handler("deploy")(event, context)
+
+
+def _kinds(aws) -> list[str]:
+    return [json.loads(m["Message"])["kind"] for m in aws.messages()]
+
+
+def _live(aws) -> dict:
+    return aws.json_object(ARTIFACTS_BUCKET, f"live/{ENDPOINT}.json")
+
+
+def _serve_first(aws, endpoint, context) -> str:
     arn = _package(aws)
-    result = handler("deploy")(_approval(arn), context)
+    _deploy(_package_event(arn), context)
+    endpoint.settle("live")
+    _deploy(_endpoint_event(), context)
+    aws.messages()
+    return arn
+
+
+def test_first_approval_creates_the_endpoint_and_goes_live_once(aws, endpoint, context):
+    arn = _package(aws)
+    result = _deploy(_package_event(arn), context)
     assert result["status"] == "created"
-    name = result["endpoint_config_name"]
-    assert len(name) <= 63 and name.startswith(f"{ENDPOINT}-v")
-    model = aws.sagemaker.describe_model(ModelName=name)
+    assert result["endpoint_config_name"] == f"{ENDPOINT}-v1"
+    model = aws.sagemaker.describe_model(ModelName=f"{ENDPOINT}-v1")
     assert model["PrimaryContainer"]["Environment"]["SAGEMAKER_PROGRAM"] == "inference.py"
-    config = aws.sagemaker.describe_endpoint_config(EndpointConfigName=name)
-    capture = config["DataCaptureConfig"]
-    assert capture["EnableCapture"] is True
-    assert capture["KmsKeyId"].startswith("arn:aws:kms:")
-    assert config["ProductionVariants"][0]["VariantName"] == "AllTraffic"
-
-    # the same approval again (redelivery) does not create anything new
-    assert handler("deploy")(_approval(arn), context)["status"] == "unchanged"
-
-    live = handler("deploy")(_in_service(), context)
-    assert live["status"] == "live"
-    record = aws.json_object(ARTIFACTS_BUCKET, f"live/{ENDPOINT}.json")
-    assert record["model_package_arn"] == arn
-    assert record["metric_value"] == 0.91
-    assert record["model_data_url"].endswith("model.tar.gz")
-    assert [json.loads(m["Message"])["kind"] for m in aws.messages()] == ["deployed"]
-
-
-def test_second_approval_updates_with_canary_and_detects_rollback(aws, context):
-    first = _package(aws)
-    handler("deploy")(_approval(first), context)
-    handler("deploy")(_in_service(), context)
-    aws.messages()
-    second = _package(aws, metric="0.93")
-    sagemaker = client("sagemaker")
-    with mock.patch.object(sagemaker, "update_endpoint", return_value={}) as update:
-        result = handler("deploy")(_approval(second, event_id="approve-2"), context)
-    assert result["status"] == "updating"
-    kwargs = update.call_args.kwargs
-    assert kwargs["EndpointName"] == ENDPOINT
-    assert kwargs["EndpointConfigName"] == result["endpoint_config_name"]
-    policy = kwargs["DeploymentConfig"]["BlueGreenUpdatePolicy"]
-    assert policy["TrafficRoutingConfiguration"]["CanarySize"] == {
-        "Type": "CAPACITY_PERCENT",
-        "Value": 10,
-    }
-    alarms = kwargs["DeploymentConfig"]["AutoRollbackConfiguration"]["Alarms"]
-    assert alarms == [
-        {"AlarmName": "mlops-dev-endpoint-5xx"},
-        {"AlarmName": "mlops-dev-endpoint-p99-latency"},
+    capture = aws.sagemaker.describe_endpoint_config(EndpointConfigName=f"{ENDPOINT}-v1")[
+        "DataCaptureConfig"
     ]
-    # moto never ran the update: the endpoint still serves the first config, which is exactly
-    # what a silent auto-rollback looks like.
-    outcome = handler("deploy")(_in_service(), context)
-    assert outcome["status"] == "rolled_back"
-    assert [json.loads(m["Message"])["kind"] for m in aws.messages()] == ["rolled_back"]
-    record = aws.json_object(ARTIFACTS_BUCKET, f"live/{ENDPOINT}.json")
-    assert record["model_package_arn"] == first
+    assert capture["EnableCapture"] is True and capture["KmsKeyId"].startswith("arn:aws:kms:")
+    # a redelivery, or a second event for the same decision, asks nothing more
+    assert _deploy(_package_event(arn, event_id="e2"), context)["status"] == "pending"
+    assert len(endpoint.requests("create")) == 1
+
+    endpoint.settle("live")
+    for _ in range(3):  # SageMaker may send the state change more than once
+        assert _deploy(_endpoint_event(), context)["status"] == "live"
+    assert _live(aws)["model_package_arn"] == arn and _live(aws)["metric_value"] == 0.91
+    assert _kinds(aws) == ["deployed"]
 
 
-def test_rejected_live_model_redeploys_previous(aws, context):
-    first = _package(aws)
-    handler("deploy")(_approval(first), context)
-    handler("deploy")(_in_service(), context)
+def test_one_instance_fleet_shifts_all_at_once_and_bakes_under_the_alarms(aws, endpoint, context):
+    _serve_first(aws, endpoint, context)
+    _deploy(_package_event(_package(aws), event_id="e2"), context)
+    (update,) = endpoint.requests("update")
+    policy = update["DeploymentConfig"]["BlueGreenUpdatePolicy"]
+    # a canary is at least one instance and at most half the fleet: one instance cannot take one
+    assert policy["TrafficRoutingConfiguration"] == {
+        "Type": "ALL_AT_ONCE",
+        "WaitIntervalInSeconds": 300,
+    }
+    waits = 300 + policy["TerminationWaitInSeconds"]
+    assert 600 <= policy["MaximumExecutionTimeoutInSeconds"] <= 28_800
+    assert policy["MaximumExecutionTimeoutInSeconds"] > waits
+    assert update["DeploymentConfig"]["AutoRollbackConfiguration"]["Alarms"] == [
+        {"AlarmName": f"{PREFIX}-endpoint-5xx"},
+        {"AlarmName": f"{PREFIX}-endpoint-p99-latency"},
+    ]
+
+
+def test_a_decision_made_while_the_endpoint_updates_is_applied_when_it_settles(
+    aws, endpoint, context
+):
+    _serve_first(aws, endpoint, context)
+    second, third = _package(aws), _package(aws)
+    assert _deploy(_package_event(second, event_id="e2"), context)["status"] == "updating"
+    # SageMaker refuses an update while one runs; the decision waits instead of failing
+    assert _deploy(_package_event(third, event_id="e3"), context)["status"] == "pending"
+    assert len(endpoint.requests("update")) == 1
+
+    endpoint.settle("live")
+    after = _deploy(_endpoint_event(), context)
+    assert after["status"] == "updating" and after["endpoint_config_name"] == f"{ENDPOINT}-v3"
+    assert _live(aws)["model_package_arn"] == second  # what serves meanwhile
+    endpoint.settle("live")
+    _deploy(_endpoint_event(), context)
+    assert _live(aws)["model_package_arn"] == third
+    assert _kinds(aws) == ["deployed", "deployed"]
+
+
+def test_an_update_sagemaker_refused_is_not_recorded_and_its_retry_applies_it(
+    aws, endpoint, context
+):
+    first = _serve_first(aws, endpoint, context)
     second = _package(aws)
-    sagemaker = client("sagemaker")
-    with mock.patch.object(sagemaker, "update_endpoint", return_value={}):
-        handler("deploy")(_approval(second, event_id="approve-2"), context)
-    # pretend the update went live
-    config = handler("deploy").__globals__  # noqa: F841 - keep the module loaded
-    aws.ddb.get_item(
-        TableName="mlops-dev-state", Key={"pk": {"S": "deploy"}, "sk": {"S": ENDPOINT}}
+    endpoint.refuse = ClientError(
+        {"Error": {"Code": "ResourceLimitExceeded", "Message": "instance limit"}}, "UpdateEndpoint"
     )
-    record = aws.json_object(ARTIFACTS_BUCKET, f"live/{ENDPOINT}.json")
-    record["model_package_arn"] = second
-    aws.s3.put_object(Bucket=ARTIFACTS_BUCKET, Key=f"live/{ENDPOINT}.json", Body=json.dumps(record))
-    aws.sagemaker.update_model_package(ModelPackageArn=second, ModelApprovalStatus="Rejected")
-    with mock.patch.object(sagemaker, "update_endpoint", return_value={}) as update:
-        result = handler("deploy")(_approval(second, "Rejected", "reject-1"), context)
-    assert result["model_package_arn"] == first
-    assert update.called
+    with pytest.raises(ClientError):  # the invocation fails; Lambda retries the event
+        _deploy(_package_event(second, event_id="e2"), context)
+    item = aws.ddb.get_item(
+        TableName=f"{PREFIX}-state", Key={"pk": {"S": "deploy"}, "sk": {"S": ENDPOINT}}
+    )["Item"]
+    assert item["attempt_config"]["S"] == f"{ENDPOINT}-v1"  # nothing recorded as requested
+    assert _live(aws)["model_package_arn"] == first
+    # the retry of the same event finds its decision in force and applies it
+    assert _deploy(_package_event(second, event_id="e2"), context)["status"] == "updating"
+    endpoint.settle("live")
+    _deploy(_endpoint_event(), context)
+    assert _live(aws)["model_package_arn"] == second
 
 
-def test_rejected_live_model_without_previous_is_kept(aws, context):
-    only = _package(aws)
-    handler("deploy")(_approval(only), context)
-    handler("deploy")(_in_service(), context)
+def test_old_redelivered_approvals_and_metadata_edits_do_not_redeploy(aws, endpoint, context):
+    old = _serve_first(aws, endpoint, context)
+    new = _package(aws)
+    _deploy(_package_event(new, event_id="e2"), context)
+    endpoint.settle("live")
+    _deploy(_endpoint_event(), context)
+    # the first approval, delivered again much later
+    assert _deploy(_package_event(old, event_id="e1"), context)["reason"] == "stale"
+    # an edit of the old version's description fires a package event too
+    edit = _package_event(old, event_id="e9", fields=["ModelPackageDescription"])
+    assert _deploy(edit, context)["reason"] == "not_an_approval_change"
+    assert len(endpoint.requests("update")) == 1
+    assert _live(aws)["model_package_arn"] == new
+
+
+def test_approve_then_reject_at_once_never_serves_the_rejected_version(aws, endpoint, context):
+    first = _serve_first(aws, endpoint, context)
+    quick = _package(aws)
+    _decide(aws, quick, "Rejected")  # approved on creation, rejected 0.3 s later
+    assert _deploy(_package_event(quick, event_id="a"), context)["reason"] == (
+        "rejected_not_serving"
+    )
+    assert _deploy(_package_event(quick, "Rejected", "r"), context)["status"] == "ignored"
+    assert endpoint.requests("update") == [] and _live(aws)["model_package_arn"] == first
+
+
+def test_a_rejection_arriving_mid_update_converges_back(aws, endpoint, context):
+    first = _serve_first(aws, endpoint, context)
+    second = _package(aws)
+    assert _deploy(_package_event(second, event_id="a"), context)["status"] == "updating"
+    _decide(aws, second, "Rejected")
+    assert _deploy(_package_event(second, "Rejected", "r"), context)["status"] == "pending"
+    endpoint.settle("live")  # the rejected version went live before the rejection applied
+    back = _deploy(_endpoint_event(), context)
+    assert _live(aws)["model_package_arn"] == second  # the record says what serves
+    assert back["endpoint_config_name"] == f"{ENDPOINT}-v1"
+    endpoint.settle("live")
+    _deploy(_endpoint_event(), context)
+    assert _live(aws)["model_package_arn"] == first
+
+
+def test_two_approvals_in_quick_succession_converge_on_the_later(aws, endpoint, context):
+    _serve_first(aws, endpoint, context)
+    eight, nine = _package(aws), _package(aws)
+    _decide(aws, eight, "Approved")
+    _decide(aws, nine, "Approved")
+    # the later decision's event arrives first; the earlier one is then stale
+    assert _deploy(_package_event(nine, event_id="9"), context)["status"] == "updating"
+    assert _deploy(_package_event(eight, event_id="8"), context)["reason"] == "stale"
+    endpoint.settle("live")
+    _deploy(_endpoint_event(), context)
+    assert _live(aws)["model_package_arn"] == nine
+    assert [u["EndpointConfigName"] for u in endpoint.requests("update")] == [f"{ENDPOINT}-v3"]
+
+
+def test_a_rejected_live_model_is_replaced_without_rollback_alarms(aws, endpoint, context):
+    first = _serve_first(aws, endpoint, context)
+    second = _package(aws)
+    _deploy(_package_event(second, event_id="a"), context)
+    endpoint.settle("live")
+    _deploy(_endpoint_event(), context)
     aws.messages()
-    aws.sagemaker.update_model_package(ModelPackageArn=only, ModelApprovalStatus="Rejected")
-    result = handler("deploy")(_approval(only, "Rejected", "reject-1"), context)
-    assert result["status"] == "kept_live"
-    assert [json.loads(m["Message"])["kind"] for m in aws.messages()] == ["rejected_live_kept"]
+    _decide(aws, second, "Rejected")
+    assert _deploy(_package_event(second, "Rejected", "r"), context)["status"] == "updating"
+    replacement = endpoint.requests("update")[-1]
+    assert replacement["EndpointConfigName"] == f"{ENDPOINT}-v1"
+    # an alarm already in ALARM cannot roll the replacement back onto the rejected model
+    assert "AutoRollbackConfiguration" not in replacement["DeploymentConfig"]
+    endpoint.settle("rolled_back")  # and if SageMaker still cannot, the user is told, once
+    _deploy(_endpoint_event(), context)
+    _deploy(_endpoint_event(), context)
+    assert _kinds(aws) == ["rejected_still_serving"]
+    assert _live(aws)["model_package_arn"] == second != first
 
 
-def test_events_not_for_us_are_ignored(aws, context):
-    deploy = handler("deploy")
-    assert deploy(load_event("model_package_approved_other_group.json"), context)["reason"] == (
+def test_rejecting_the_only_model_takes_the_endpoint_down(aws, endpoint, context):
+    only = _serve_first(aws, endpoint, context)
+    _decide(aws, only, "Rejected")
+    assert _deploy(_package_event(only, "Rejected", "r"), context)["status"] == "deleted"
+    assert endpoint.status is None and len(endpoint.requests("delete")) == 1
+    assert _live(aws)["model_package_arn"] is None
+    assert _kinds(aws) == ["endpoint_deleted"]
+    assert _deploy(_package_event(only, "Rejected", "r"), context)["status"] == "ignored"
+    assert _kinds(aws) == []
+
+
+def test_a_failed_first_endpoint_is_recreated_by_the_next_approval(aws, endpoint, context):
+    first = _package(aws)
+    _deploy(_package_event(first), context)
+    endpoint.settle("failed")
+    assert _deploy(_endpoint_event("FAILED"), context)["status"] == "deployment_failed"
+    assert _deploy(_endpoint_event("FAILED"), context)["status"] == "failed"  # told once
+    assert _kinds(aws) == ["deployment_failed"]
+    second = _package(aws)
+    assert _deploy(_package_event(second, event_id="e2"), context)["status"] == "recreated"
+    assert [k for k, _ in endpoint.calls] == ["create", "delete", "create"]
+    assert endpoint.requests("update") == []
+
+
+def test_a_rollback_is_told_once_and_a_failed_rollback_is_told(aws, endpoint, context):
+    first = _serve_first(aws, endpoint, context)
+    _deploy(_package_event(_package(aws), event_id="e2"), context)
+    endpoint.settle("rolled_back")
+    for _ in range(3):
+        assert _deploy(_endpoint_event(), context)["status"] in ("rolled_back",)
+    assert _kinds(aws) == ["rolled_back"] and _live(aws)["model_package_arn"] == first
+    assert len(endpoint.requests("update")) == 1  # no retry loop of a rolled-back version
+
+    _deploy(_package_event(_package(aws), event_id="e3"), context)
+    endpoint.settle("mixed")
+    event = load_event("endpoint_update_rollback_failed.json")
+    assert _deploy(event, context)["status"] == "rollback_failed"
+    assert _kinds(aws) == ["rollback_failed"]
+
+
+def test_monitoring_starts_only_while_a_model_serves(aws, endpoint, context):
+    aws.sagemaker.create_pipeline(
+        PipelineName=MONITORING,
+        RoleArn=f"arn:aws:iam::123456789012:role/{PREFIX}-sagemaker",
+        PipelineDefinition=json.dumps({"Version": "2020-12-01", "Parameters": [], "Steps": []}),
+    )
+
+    def runs() -> int:
+        return len(
+            aws.sagemaker.list_pipeline_executions(PipelineName=MONITORING)[
+                "PipelineExecutionSummaries"
+            ]
+        )
+
+    tick = load_event("scheduled_event.json")
+    assert _deploy(tick, context)["reason"] == "no_model_serves" and runs() == 0
+    only = _serve_first(aws, endpoint, context)
+    assert _deploy(tick, context)["status"] == "monitoring_started" and runs() == 1
+    _decide(aws, only, "Rejected")
+    _deploy(_package_event(only, "Rejected", "r"), context)
+    assert _deploy(tick, context)["reason"] == "no_model_serves" and runs() == 1
+
+
+def test_events_not_for_us_are_ignored(aws, endpoint, context):
+    assert _deploy(load_event("model_package_approved_other_group.json"), context)["reason"] == (
         "other_group"
     )
-    assert deploy(load_event("model_package_pending.json"), context)["reason"] == "not_approved"
-    assert deploy(load_event("endpoint_in_service_other.json"), context)["reason"] == (
+    assert _deploy(load_event("model_package_pending.json"), context)["reason"] == "not_approved"
+    assert _deploy(load_event("endpoint_in_service_other.json"), context)["reason"] == (
         "other_endpoint"
     )
-    assert deploy(_in_service(), context)["reason"] == "no_deployment_requested"
-    assert deploy(load_event("scheduled_event.json"), context)["reason"] == "unsupported_event"
+    assert _deploy(load_event("endpoint_updating.json"), context)["reason"] == (
+        "transitional_status"
+    )
+    assert _deploy(_endpoint_event(), context)["reason"] == "no_deployment_requested"
     truncated = load_event("model_package_approved.json")
     del truncated["detail"]["ModelPackageArn"]
-    assert deploy(truncated, context)["reason"] == "malformed_event"
+    assert _deploy(truncated, context)["reason"] == "malformed_event"
     assert aws.messages() == []

@@ -7,7 +7,7 @@ import gzip
 import pytest
 
 from functions.data_arrival.checks import HEAD_BYTES, check_head, check_metadata, split_extension
-from functions.deploy.resources import resource_name
+from functions.deploy.resources import resource_name, version_of
 from functions.shared.settings import (
     DataArrivalSettings,
     DeploySettings,
@@ -89,5 +89,8 @@ def test_tokens_are_stable_and_valid_client_request_tokens():
 
 def test_resource_names_fit_sagemaker_limits():
     settings = DeploySettings.model_construct(endpoint_name="e" * 70)
-    name = resource_name(settings, 12, "event")
-    assert len(name) <= 63 and name.endswith("-v12-" + name.rsplit("-", 1)[-1])
+    name = resource_name(settings, 12)
+    assert len(name) <= 63 and name.endswith("-v12")
+    # the same version always gets the same name, whichever event asked for it
+    assert resource_name(settings, 12) == name != resource_name(settings, 13)
+    assert version_of(settings, name) == 12 and version_of(settings, "other-v12") is None
