@@ -26,6 +26,7 @@ import io
 import json
 import math
 import os
+import re
 import sys
 from typing import Any
 
@@ -42,6 +43,8 @@ JSON = "application/json"
 MAX_JSON_DEPTH = 5
 # A float holds at most 309 integer digits; int() of more than 4300 digits raises besides.
 _MAX_INT_DIGITS = 309
+_JSON_STRING = re.compile(r'"(?:[^"\\]|\\.)*"')
+_NOT_BRACKET = re.compile(r"[^\[\]{}]+")
 
 try:
     # The toolkit's transformer answers a BaseInferenceToolkitError with its status_code and any
@@ -203,11 +206,8 @@ def _parse_csv(text: str) -> pd.DataFrame:
 
 
 def _parse_json(text: str) -> pd.DataFrame:
-    depth = _json_depth(text)
-    if depth > MAX_JSON_DEPTH:
-        raise RequestError(
-            400, f"JSON nested {depth} levels deep; at most {MAX_JSON_DEPTH} are accepted"
-        )
+    if _too_deep(text):
+        raise RequestError(400, f"JSON nested more than {MAX_JSON_DEPTH} levels deep")
     try:
         payload = json.loads(
             text, parse_int=_json_int, parse_float=_json_float, parse_constant=_json_constant
@@ -236,26 +236,16 @@ def _parse_json(text: str) -> pd.DataFrame:
     raise RequestError(400, "JSON instances must all be records or all be lists")
 
 
-def _json_depth(text: str) -> int:
-    """The deepest bracket nesting, outside strings, in one pass and without recursion."""
-    depth = deepest = 0
-    in_string = escaped = False
-    for ch in text:
-        if in_string:
-            if escaped:
-                escaped = False
-            elif ch == "\\":
-                escaped = True
-            elif ch == '"':
-                in_string = False
-        elif ch == '"':
-            in_string = True
-        elif ch in "[{":
-            depth += 1
-            deepest = max(deepest, depth)
-        elif ch in "]}":
-            depth -= 1
-    return deepest
+def _too_deep(text: str) -> bool:
+    """Whether brackets outside strings nest past MAX_JSON_DEPTH; stops at the first level too
+    many, so a 6 MB run of "[" costs no more than a shallow body."""
+    brackets = _NOT_BRACKET.sub("", _JSON_STRING.sub("", text))
+    depth = 0
+    for ch in brackets:
+        depth += 1 if ch in "[{" else -1
+        if depth > MAX_JSON_DEPTH:
+            return True
+    return False
 
 
 def _json_int(literal: str) -> int:

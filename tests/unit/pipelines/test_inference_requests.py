@@ -28,7 +28,13 @@ def _serve(model, body, content_type="text/csv", accept="application/json"):
 
 
 MALFORMED = [
-    ("deep-json", "[" * 100_000 + "]" * 100_000, "application/json", 400, "nested 100000 levels"),
+    (
+        "deep-json",
+        "[" * 100_000 + "]" * 100_000,
+        "application/json",
+        400,
+        "JSON nested more than 5 levels deep",
+    ),
     (
         "huge-int",
         f'{{"instances": [[{HUGE}, 2, 3, 4, 5, "a", "b", "c"]]}}',
@@ -155,7 +161,13 @@ SageMakerContainersWorker.__module__ = "sagemaker_containers._worker"
     ("body", "content_type", "accept", "status", "message"),
     [
         ("1,2,3\n", "text/csv", "application/json", 400, "expected 8 values per row"),
-        ("[" * 1000 + "]" * 1000, "application/json", "application/json", 400, "nested 1000"),
+        (
+            "[" * 1000 + "]" * 1000,
+            "application/json",
+            "application/json",
+            400,
+            "nested more than 5 levels",
+        ),
         (ROW, "application/x-parquet", "application/json", 415, "unsupported content type"),
         (ROW, "text/csv", "application/xml", 406, "unsupported Accept type"),
     ],
