@@ -475,7 +475,8 @@ class EndpointHost:
         client_error: bool = False,
         server_error: bool = False,
     ) -> None:
-        """What SageMaker publishes per invocation; 4XX/5XX count the model's own answers
+        """What SageMaker publishes per invocation: Invocation4XXErrors / Invocation5XXErrors count
+        the model's 4xx / 5xx answers, InvocationModelErrors every non-2xx answer of the model
         (https://docs.aws.amazon.com/sagemaker/latest/dg/monitoring-cloudwatch.html)."""
         latency_us = (time.perf_counter() - started) * 1e6
         dims = [
@@ -487,6 +488,7 @@ class EndpointHost:
             ("ModelLatency", latency_us, "Microseconds"),
             ("Invocation4XXErrors", float(client_error), "None"),
             ("Invocation5XXErrors", float(server_error), "None"),
+            ("InvocationModelErrors", float(client_error or server_error), "None"),
         ]
         try:
             self.cloud.client("cloudwatch").put_metric_data(

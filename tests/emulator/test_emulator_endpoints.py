@@ -19,6 +19,8 @@ from emulator.endpoints import Fleet, _Endpoint
 from infra.config import load_config
 from pipelines.datasets import generate_churn
 from pipelines.steps.capture import parse_capture_lines
+from pipelines.steps.tabular import to_typed
+from pipelines.steps.train import TrainParams, fit_model, model_metadata, save_model
 
 # A served model the way the inference toolkit expects one: an exception that carries a
 # status_code is answered with it, any other exception with a 500.
@@ -336,3 +338,66 @@ def test_canary_routes_exactly_its_share():
     )
     picks = [endpoint.route().config_name for _ in range(100)]  # type: ignore[union-attr]
     assert picks.count("green") == 10
+
+
+@pytest.fixture(scope="module")
+def churn_served(runtime, tmp_path_factory) -> str:
+    """An endpoint serving a trained churn model with the project's own inference.py."""
+    schema = load_config(Path(__file__).resolve().parents[2] / "config" / "dev.json").dataset
+    frame = to_typed(generate_churn(400, seed=5).astype(str).replace("nan", None), schema)
+    params = TrainParams(max_iter=10)
+    model_dir = tmp_path_factory.mktemp("churn-model")
+    save_model(fit_model(frame, schema, params), model_metadata(schema, params), model_dir)
+    raw = io.BytesIO()
+    with tarfile.open(fileobj=raw, mode="w:gz") as archive:
+        archive.add(model_dir, arcname=".")
+    key = f"models/{unique('churn')}/model.tar.gz"
+    runtime.cloud.client("s3").put_object(
+        Bucket=runtime.artifacts_bucket, Key=key, Body=raw.getvalue()
+    )
+    config = _config(runtime, model_url=f"s3://{runtime.artifacts_bucket}/{key}")
+    name = unique("churn")
+    runtime.cloud.client("sagemaker").create_endpoint(EndpointName=name, EndpointConfigName=config)
+    assert runtime.endpoints.wait(name, 60) == "InService"
+    return name
+
+
+def test_malformed_requests_to_the_real_model_are_4xx_not_5xx(runtime, churn_served):
+    client = _runtime_client(runtime)
+    malformed = [
+        ("[" * 50_000 + "]" * 50_000, "application/json", 400, "nested more than 5 levels"),
+        ('{"instances": [[1' + "0" * 400 + "]]}", "application/json", 400, "does not fit a float"),
+        ("1,2,3\n", "text/csv", 400, "expected 8 values per row"),
+        (b"\xff\xfe1,2\n", "text/csv", 400, "not valid UTF-8"),
+        ("1,2", "application/x-parquet", 415, "unsupported content type"),
+    ]
+    for body, content_type, status, message in malformed:
+        with pytest.raises(client.exceptions.ModelError) as error:
+            client.invoke_endpoint(EndpointName=churn_served, ContentType=content_type, Body=body)
+        response = error.value.response
+        assert response["ResponseMetadata"]["HTTPStatusCode"] == 424
+        assert (response["OriginalStatusCode"], message in response["OriginalMessage"]) == (
+            status,
+            True,
+        ), response["OriginalMessage"]
+    good = client.invoke_endpoint(
+        EndpointName=churn_served, ContentType="text/csv", Accept="text/csv", Body=_rows(2)
+    )
+    assert len(good["Body"].read().decode().splitlines()) == 2
+    dims = [
+        {"Name": "EndpointName", "Value": churn_served},
+        {"Name": "VariantName", "Value": "AllTraffic"},
+    ]
+    now = datetime.now(UTC)
+
+    def total(metric: str) -> float:
+        points = runtime.metrics.points(
+            "AWS/SageMaker", metric, dims, now - timedelta(hours=1), now + timedelta(minutes=1)
+        )
+        return sum(v for _, v in points)
+
+    # The rollback alarm watches Invocation5XXErrors: client mistakes must leave it at zero.
+    assert total("Invocation5XXErrors") == 0
+    assert total("Invocation4XXErrors") == len(malformed)
+    assert total("InvocationModelErrors") == len(malformed)
+    assert total("Invocations") == len(malformed) + 1

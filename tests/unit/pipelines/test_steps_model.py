@@ -21,20 +21,6 @@ def _one_thread():
         yield
 
 
-@pytest.fixture(scope="module")
-def churn_model(tmp_path_factory, churn_schema):
-    frame = to_typed(generate_churn(2000, seed=5).astype(str).replace("nan", None), churn_schema)
-    splits = split_frame(frame, churn_schema, seed=1)
-    params = TrainParams(max_iter=60)
-    model_dir = tmp_path_factory.mktemp("model")
-    save_model(
-        fit_model(splits.train, churn_schema, params),
-        model_metadata(churn_schema, params),
-        model_dir,
-    )
-    return inference.model_fn(str(model_dir)), splits, model_dir
-
-
 def test_split_is_reproducible_and_disjoint(churn_schema):
     frame = to_typed(generate_churn(1000, seed=2).astype(str).replace("nan", None), churn_schema)
     a, b = split_frame(frame, churn_schema, seed=4), split_frame(frame, churn_schema, seed=4)
@@ -74,14 +60,6 @@ def test_json_requests_agree_with_csv(churn_model):
         assert [p["score"] for p in out] == pytest.approx([p["score"] for p in csv_out])
     text, kind = inference.output_fn(csv_out, "application/json")
     assert kind == "application/json" and len(json.loads(text)["predictions"]) == 4
-
-
-def test_wrong_width_and_content_type_are_rejected(churn_model):
-    model, _, _ = churn_model
-    with pytest.raises(ValueError, match="expected 8 values"):
-        inference.predict_fn(inference.input_fn("1,2,3\n", "text/csv"), model)
-    with pytest.raises(ValueError, match="unsupported content type"):
-        inference.input_fn("x", "application/x-parquet")
 
 
 def test_evaluation_is_in_sagemaker_format_and_learns(churn_model, churn_schema):
