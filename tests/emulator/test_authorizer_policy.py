@@ -196,6 +196,16 @@ def test_an_unsupported_condition_operator_is_named():
             ],
         ),
         (
+            "dynamodb",
+            "BatchWriteItem",
+            {"RequestItems": {"state": [{"PutRequest": {}}]}},
+            [
+                Check(
+                    "dynamodb:BatchWriteItem", "arn:aws:dynamodb:us-east-1:123456789012:table/state"
+                )
+            ],
+        ),
+        (
             "sagemaker",
             "ListModelPackages",
             {"ModelPackageGroupName": "g"},
