@@ -22,7 +22,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from emulator.authorizer import policy, reference
+from emulator.authorizer import kms, policy, reference
 from emulator.authorizer.errors import denial
 from emulator.authorizer.policy import Statement
 from emulator.authorizer.reference import Check
@@ -71,6 +71,7 @@ class Authorizer:
         self.secure_transport = secure_transport
         self._identity: dict[str, list[Statement]] = {}
         self._resource: dict[str, list[Statement]] = {}
+        self.keys = kms.Keys(cloud)
         self._lock = threading.Lock()
         # role ARN -> {(action pattern, resource pattern)} of allowing statements
         self.usage: dict[str, set[tuple[str, str]]] = {}
@@ -78,7 +79,7 @@ class Authorizer:
 
     def install(self, front: Any) -> None:
         front.authorize = self
-        for service, operations in _INVALIDATING.items():
+        for service, operations in [*_INVALIDATING.items(), *kms.INVALIDATING.items()]:
             for operation in operations:
                 front.observe(service, operation, self._changed)
 
@@ -86,6 +87,7 @@ class Authorizer:
         with self._lock:
             self._identity.clear()
             self._resource.clear()
+        self.keys.clear()
 
     # -- the front's hook ------------------------------------------------------------------
 
@@ -121,6 +123,8 @@ class Authorizer:
                 prefix = reference.prefix_of(request.signing_name)
                 ctx = {**context, "iam:passedtoservice": f"{prefix}.amazonaws.com"}
             decision = self.evaluate(role, check, ctx)
+            if decision.allowed and role is not None:
+                decision = self._implied_kms(request, role, check, context) or decision
             if not decision.allowed:
                 self.denials.append(
                     {"principal": caller, "action": check.action, "resource": check.resource}
@@ -133,6 +137,27 @@ class Authorizer:
                     extra={"principal": caller, "action": check.action, "resource": check.resource},
                 )
                 return denial(request, caller, decision)
+        return None
+
+    def _implied_kms(
+        self, request: Any, role: str, check: Check, context: Mapping[str, Any]
+    ) -> Decision | None:
+        """The first refused KMS permission the service needs for this caller, or None."""
+        for kms_check, kms_context in self.keys.implied(
+            request.service, request.operation, check, request.region
+        ):
+            ctx = {**context, **kms_context}
+            outcome = kms.decide(
+                self.identity_policies(role),
+                self.keys.key_policy(kms_check.resource),
+                principal=role,
+                check=kms_check,
+                context=ctx,
+            )
+            if outcome.allowing:
+                self._record(role, kms_check, outcome.allowing)
+            if not outcome.allowed:
+                return Decision(False, kms_check, outcome.explicit, outcome.policy_type)
         return None
 
     def _context(self, request: Any, role: str | None) -> dict[str, Any]:
@@ -188,16 +213,33 @@ class Authorizer:
         """A service principal (`cloudwatch.amazonaws.com`) acting on a resource: only the
         resource's policy can allow it."""
         statements = policy.parse(document, resource_policy=True) if document else []
+        ctx = {"aws:securetransport": True, **context}
         outcome = policy.decide(
             [],
             statements,
             principal="",
             action=check.action,
             arn=check.resource,
-            context={"aws:securetransport": True, **context},
+            context=ctx,
             service=service,
         )
-        return Decision(outcome.allowed, check, outcome.explicit, outcome.policy_type)
+        if not outcome.allowed:
+            return Decision(False, check, outcome.explicit, outcome.policy_type)
+        # The service encrypts for itself on an encrypted topic or queue: the key policy must
+        # allow the service principal.
+        prefix, _, action = check.action.partition(":")
+        for kms_check, kms_context in self.keys.implied(prefix, action, check, self.cloud.region):
+            refused = kms.decide(
+                [],
+                self.keys.key_policy(kms_check.resource),
+                principal="",
+                check=kms_check,
+                context={**ctx, **kms_context},
+                service=service,
+            )
+            if not refused.allowed:
+                return Decision(False, kms_check, refused.explicit, refused.policy_type)
+        return Decision(True, check, policy_type="resource-based")
 
     def _record(self, role: str, check: Check, allowing: tuple[Statement, ...]) -> None:
         pairs = {

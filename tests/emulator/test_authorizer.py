@@ -84,6 +84,36 @@ def test_a_removed_grant_fails_with_aws_access_denied(restricted):
     assert missing.value.response["Error"]["Code"] == "ValidationException"
 
 
+def test_the_deploy_function_fails_on_the_removed_grant(restricted):
+    """An approval reaches the deploy function, whose CreateEndpointConfig is refused."""
+    sagemaker = restricted.cloud.client("sagemaker")
+    arn = sagemaker.create_model_package(
+        ModelPackageGroupName=restricted.model_group,
+        ModelApprovalStatus="PendingManualApproval",
+        InferenceSpecification={
+            "Containers": [{"Image": "sklearn:1.2", "ModelDataUrl": "s3://nowhere/model.tar.gz"}],
+            "SupportedContentTypes": ["text/csv"],
+            "SupportedResponseMIMETypes": ["text/csv"],
+        },
+    )["ModelPackageArn"]
+    sagemaker.update_model_package(ModelPackageArn=arn, ModelApprovalStatus="Approved")
+    assert restricted.settle(60)
+    errors = [
+        e.error or ""
+        for e in restricted.bus.timeline
+        if e.target == f"{restricted.stack.name}-deploy" and e.outcome != "ok"
+    ]
+    refused = [e for e in errors if "AccessDeniedException" in e]
+    assert refused, errors
+    assert (
+        "is not authorized to perform: sagemaker:CreateEndpointConfig on resource: "
+        f"arn:aws:sagemaker:us-east-1:{ACCOUNT}:endpoint-config/{restricted.endpoint_name}-"
+    ) in refused[0]
+    # Nothing was created past the refused call.
+    configs = sagemaker.list_endpoint_configs()["EndpointConfigs"]
+    assert not [c for c in configs if c["EndpointConfigName"].startswith(restricted.endpoint_name)]
+
+
 def test_a_grant_put_on_the_role_is_seen_at_once(restricted):
     sagemaker, role, _ = _deploy_role_client(restricted, "sagemaker")
     iam = restricted.cloud.client("iam")
@@ -212,7 +242,5 @@ def test_unused_grants_drop_what_a_call_exercised(restricted):
         sagemaker.describe_endpoint(EndpointName=restricted.endpoint_name)
     left = {(e["action"], e["resource"]) for e in restricted.unused_grants().get(name, [])}
     assert entry not in left
-    assert (
-        "sagemaker:CreateModel",
-        f"arn:aws:sagemaker:us-east-1:{ACCOUNT}:model/mlops-dev-endpoint-*",
-    ) in left
+    # The failed deploy never got as far as pointing the endpoint at a config.
+    assert ("sagemaker:UpdateEndpoint", endpoint) in left
