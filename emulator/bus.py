@@ -373,7 +373,7 @@ class EventBus:
             self._credentials[role_arn] = self.cloud.assume_role(role_arn, "events")
         return self._credentials[role_arn]
 
-    def _refused(self, queue_arn: str, rule_arn: str) -> str | None:
+    def dead_letter_refusal(self, queue_arn: str, rule_arn: str) -> str | None:
         """Why the queue's policy refuses EventBridge's send for this rule, or None: the
         service principal sends with the rule as aws:SourceArn
         (https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-use-resource-based.html#eb-sqs-permissions)."""
@@ -407,7 +407,7 @@ class EventBus:
             "ERROR_CODE": code,
             "ERROR_MESSAGE": message[:1000] or code,
         }
-        refused = self._refused(target.dead_letter_arn, rule.arn)
+        refused = self.dead_letter_refusal(target.dead_letter_arn, rule.arn)
         if refused is not None:
             # EventBridge drops an event its dead-letter queue refuses
             # (https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-rule-dlq.html).

@@ -244,3 +244,16 @@ def test_unused_grants_drop_what_a_call_exercised(restricted):
     assert entry not in left
     # The failed deploy never got as far as pointing the endpoint at a config.
     assert ("sagemaker:UpdateEndpoint", endpoint) in left
+
+
+def test_dead_letters_are_sent_only_for_the_rules_the_queue_policy_names(restricted):
+    rules = [r for r in restricted.bus.rules() if any(t.dead_letter_arn for t in r.targets)]
+    assert rules
+    queue = next(t.dead_letter_arn for t in rules[0].targets if t.dead_letter_arn)
+    assert restricted.bus.dead_letter_refusal(queue, rules[0].arn) is None
+    stranger = f"arn:aws:events:us-east-1:{ACCOUNT}:rule/not-in-the-policy"
+    refusal = restricted.bus.dead_letter_refusal(queue, stranger)
+    assert refusal == (
+        f"User: events.amazonaws.com is not authorized to perform: sqs:SendMessage on resource: "
+        f"{queue} because no resource-based policy allows the sqs:SendMessage action"
+    )

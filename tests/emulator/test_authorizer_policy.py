@@ -222,3 +222,53 @@ def test_calls_map_to_the_references_actions_and_arn_templates(
 def test_an_operation_without_an_action_is_named():
     with pytest.raises(reference.UnknownAction, match="sagemaker:NoSuchOperation"):
         reference.checks("sagemaker", "NoSuchOperation", {}, **ACCOUNT)
+
+
+KEY = "arn:aws:kms:us-east-1:123456789012:key/k1"
+KEY_POLICY = {
+    "Statement": [
+        {
+            "Effect": "Allow",
+            "Principal": {"AWS": "arn:aws:iam::123456789012:root"},
+            "Action": "kms:*",
+            "Resource": "*",
+        },
+        {
+            "Effect": "Allow",
+            "Principal": {"Service": "cloudwatch.amazonaws.com"},
+            "Action": ["kms:Decrypt", "kms:GenerateDataKey*"],
+            "Resource": "*",
+            "Condition": {
+                "StringEquals": {
+                    "kms:EncryptionContext:aws:sns:topicArn": "arn:aws:sns:us-east-1:1:alerts"
+                }
+            },
+        },
+    ]
+}
+
+
+def test_a_key_policy_delegating_to_the_account_leaves_the_decision_to_iam():
+    from emulator.authorizer import kms
+
+    key_policy = policy.parse(KEY_POLICY, resource_policy=True)
+    granted = policy.parse({"Statement": [allow("kms:Decrypt", KEY)]})
+    check = Check("kms:Decrypt", KEY)
+    assert kms.decide(granted, key_policy, principal=ROLE, check=check, context={}).allowed
+    assert not kms.decide([], key_policy, principal=ROLE, check=check, context={}).allowed
+    # Without the root statement, an IAM grant alone does not open the key.
+    only_service = policy.parse({"Statement": KEY_POLICY["Statement"][1:]}, resource_policy=True)
+    assert not kms.decide(granted, only_service, principal=ROLE, check=check, context={}).allowed
+
+
+def test_a_service_principal_needs_the_key_policy_and_its_encryption_context():
+    from emulator.authorizer import kms
+
+    key_policy = policy.parse(KEY_POLICY, resource_policy=True)
+    check = Check("kms:GenerateDataKey", KEY)
+    cw = "cloudwatch.amazonaws.com"
+    right = {"kms:encryptioncontext:aws:sns:topicarn": "arn:aws:sns:us-east-1:1:alerts"}
+    wrong = {"kms:encryptioncontext:aws:sns:topicarn": "arn:aws:sns:us-east-1:1:other"}
+    kwargs = {"principal": "", "check": check, "service": cw}
+    assert kms.decide([], key_policy, context=right, **kwargs).allowed
+    assert not kms.decide([], key_policy, context=wrong, **kwargs).allowed
