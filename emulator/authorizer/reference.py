@@ -126,7 +126,9 @@ def _resource_types(prefix: str, action: str) -> list[tuple[str, bool]]:
 
 
 def _values(prefix: str, variable: str, params: Mapping[str, Any]) -> list[str]:
-    for name in (*_VARIABLES.get((prefix, variable), ()), variable):
+    # CloudWatch Logs spells its parameters in camelCase (logStreamName for ${LogStreamName}).
+    same = [k for k in params if k.lower() == variable.lower() and k != variable]
+    for name in (*_VARIABLES.get((prefix, variable), ()), variable, *same):
         value = params.get(name)
         if value is None or value == "":
             continue

@@ -196,6 +196,17 @@ def test_an_unsupported_condition_operator_is_named():
             ],
         ),
         (
+            "logs",
+            "PutLogEvents",
+            {"logGroupName": "/aws/sagemaker/x", "logStreamName": "s"},
+            [
+                Check(
+                    "logs:PutLogEvents",
+                    "arn:aws:logs:us-east-1:123456789012:log-group:/aws/sagemaker/x:log-stream:s",
+                )
+            ],
+        ),
+        (
             "dynamodb",
             "BatchWriteItem",
             {"RequestItems": {"state": [{"PutRequest": {}}]}},
@@ -272,3 +283,18 @@ def test_a_service_principal_needs_the_key_policy_and_its_encryption_context():
     kwargs = {"principal": "", "check": check, "service": cw}
     assert kms.decide([], key_policy, context=right, **kwargs).allowed
     assert not kms.decide([], key_policy, context=wrong, **kwargs).allowed
+
+
+def test_the_demo_writes_and_prints_the_unused_grants(tmp_path):
+    import json
+
+    from emulator.demo import render_unused_grants
+
+    unused = {
+        "mlops-dev-model": [{"policy": "P", "sid": "", "action": "kms:Encrypt", "resource": "*"}]
+    }
+    path = tmp_path / ".mlops" / "unused-grants.json"
+    text = render_unused_grants(unused, path)
+    assert json.loads(path.read_text()) == unused
+    assert text.splitlines()[1:] == ["  mlops-dev-model", "    kms:Encrypt on *"]
+    assert "every grant of the template was used" in render_unused_grants({}, path)
