@@ -10,7 +10,7 @@ export AWS_DEFAULT_REGION ?= us-east-1
 export SAGEMAKER_VALIDATE_ROLE := false
 export CDK_DISABLE_CLI_TELEMETRY := true
 
-.PHONY: install demo summary test synth lint bench-drift bench-cold-start bench-loop local-up clean
+.PHONY: install demo summary test synth lint bench-drift bench-cold-start bench-loop bench-authorize local-up clean
 
 install: $(VENV)/.installed node_modules/.installed
 
@@ -54,6 +54,9 @@ bench-cold-start: install
 
 bench-loop: install
 	$(PY) -m benchmarks.loop --config $(CONFIG)
+
+bench-authorize: install
+	$(PY) -m benchmarks.authorize --config $(CONFIG)
 
 local-up: install
 	$(VENV)/bin/mlops local up --config $(CONFIG)

@@ -105,6 +105,8 @@ class AlarmEvaluator:
         self.metrics = metrics
         self.emit = emit
         self.history: list[dict[str, Any]] = []
+        # Checks CloudWatch's own publish against the topic's policy (`emulator.authorizer`).
+        self.authorizer: Any = None
         self._states: dict[str, dict[str, str]] = {}
         self._lock = threading.Lock()
 
@@ -239,6 +241,25 @@ class AlarmEvaluator:
             },
         )
 
+    def _refused(self, topic: str, alarm_arn: str) -> str | None:
+        """Why the topic's policy refuses CloudWatch's publish for this alarm, or None. The
+        service principal publishes with the alarm as aws:SourceArn and its account as
+        aws:SourceAccount (https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/Notify_Users_Alarm_Changes.html)."""
+        if self.authorizer is None:
+            return None
+        from emulator.authorizer.errors import message
+        from emulator.authorizer.reference import Check
+
+        decision = self.authorizer.evaluate_service(
+            "cloudwatch.amazonaws.com",
+            Check("sns:Publish", topic),
+            self.authorizer.policy_document(topic),
+            {"aws:sourcearn": alarm_arn, "aws:sourceaccount": self.cloud.account},
+        )
+        if decision.allowed:
+            return None
+        return message("cloudwatch.amazonaws.com", decision, service="sns")
+
     def _notify(self, event: dict[str, Any], props: dict[str, Any]) -> None:
         """The alarm's SNS actions for its new state, in CloudWatch's message shape
         (https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/AlarmThatSendsEmail.html)."""
@@ -279,6 +300,24 @@ class AlarmEvaluator:
         sns = self.cloud.client("sns")
         for topic in actions:
             if ":sns:" not in topic:
+                continue
+            refused = self._refused(topic, event["resources"][0])
+            if refused is not None:
+                # CloudWatch records a failed action in the alarm's history and delivers nothing
+                # (https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/alarms-and-actions.html).
+                self.history.append(
+                    {
+                        "alarm": detail["alarmName"],
+                        "time": detail["state"]["timestamp"],
+                        "type": "Action",
+                        "action": topic,
+                        "summary": f'Failed to execute action {topic}. Received error: "{refused}"',
+                    }
+                )
+                log.warning(
+                    "alarm.action_failed",
+                    extra={"alarm": detail["alarmName"], "topic": topic, "error": refused},
+                )
                 continue
             try:
                 sns.publish(TopicArn=topic, Subject=subject[:100], Message=json.dumps(message))

@@ -18,6 +18,7 @@ import datetime as dt
 import heapq
 import itertools
 import json
+import logging
 import queue
 import random
 import re
@@ -31,6 +32,8 @@ from moto.events.models import EventPattern
 from emulator.aws_events import iso, scheduled_event
 from emulator.cloud import LocalCloud
 from emulator.lambdas import LambdaService
+
+log = logging.getLogger(__name__)
 
 _RATE = re.compile(r"^rate\((\d+) (minute|minutes|hour|hours|day|days)\)$")
 _UNIT_SECONDS = {"minute": 60, "hour": 3600, "day": 86400}
@@ -133,6 +136,8 @@ class EventBus:
         self._started = time.time()
         self._worker: threading.Thread | None = None
         self._credentials: dict[str, Any] = {}
+        # Checks EventBridge's own sends against the queue's policy (`emulator.authorizer`).
+        self.authorizer: Any = None
 
     # -- lifecycle -------------------------------------------------------------------------
 
@@ -368,6 +373,25 @@ class EventBus:
             self._credentials[role_arn] = self.cloud.assume_role(role_arn, "events")
         return self._credentials[role_arn]
 
+    def dead_letter_refusal(self, queue_arn: str, rule_arn: str) -> str | None:
+        """Why the queue's policy refuses EventBridge's send for this rule, or None: the
+        service principal sends with the rule as aws:SourceArn
+        (https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-use-resource-based.html#eb-sqs-permissions)."""
+        if self.authorizer is None:
+            return None
+        from emulator.authorizer.errors import message
+        from emulator.authorizer.reference import Check
+
+        decision = self.authorizer.evaluate_service(
+            "events.amazonaws.com",
+            Check("sqs:SendMessage", queue_arn),
+            self.authorizer.policy_document(queue_arn),
+            {"aws:sourcearn": rule_arn, "aws:sourceaccount": self.cloud.account},
+        )
+        return (
+            None if decision.allowed else message("events.amazonaws.com", decision, service="sqs")
+        )
+
     def _dead_letter(
         self, event: dict[str, Any], rule: Rule, target: Target, entry: TimelineEntry, error: str
     ) -> None:
@@ -383,6 +407,17 @@ class EventBus:
             "ERROR_CODE": code,
             "ERROR_MESSAGE": message[:1000] or code,
         }
+        refused = self.dead_letter_refusal(target.dead_letter_arn, rule.arn)
+        if refused is not None:
+            # EventBridge drops an event its dead-letter queue refuses
+            # (https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-rule-dlq.html).
+            entry.outcome = "dropped"
+            entry.error = f"{error}; dead-letter queue refused: {refused}"
+            log.warning(
+                "bus.dead_letter_refused",
+                extra={"rule": rule.arn, "queue": target.dead_letter_arn, "error": refused},
+            )
+            return
         sqs = self.cloud.client("sqs")
         url = sqs.get_queue_url(QueueName=target.dead_letter_arn.rsplit(":", 1)[-1])["QueueUrl"]
         sqs.send_message(

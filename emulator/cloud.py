@@ -91,6 +91,7 @@ class LocalCloud:
         self._thread: threading.Thread | None = None
         self._clients: dict[tuple[str, Credentials], Any] = {}
         self._principals: dict[str, str] = {}  # access key -> principal ARN
+        self._sessions: dict[str, str] = {}  # access key -> assumed-role session ARN
         self._lock = threading.Lock()
         self._werkzeug_level = logging.NOTSET
 
@@ -146,6 +147,7 @@ class LocalCloud:
         self.front.clear()
         self._clients.clear()
         self._principals.clear()
+        self._sessions.clear()
         if LocalCloud._active is self:
             LocalCloud._active = None
 
@@ -229,10 +231,19 @@ class LocalCloud:
             RoleArn=role_arn, RoleSessionName=session_name[:64], DurationSeconds=43200
         )["Credentials"]
         out = Credentials(creds["AccessKeyId"], creds["SecretAccessKey"], creds["SessionToken"])
+        role_name = role_arn.rsplit("/", 1)[-1]
         with self._lock:
             self._principals[out.access_key] = role_arn
+            self._sessions[out.access_key] = (
+                f"arn:aws:sts::{self.account}:assumed-role/{role_name}/{session_name[:64]}"
+            )
         return out
 
     def principal(self, access_key: str | None) -> str | None:
         """The role ARN behind an access key the runtime issued; None for the user's own."""
         return self._principals.get(access_key or "")
+
+    def caller_arn(self, access_key: str | None) -> str | None:
+        """The assumed-role session ARN behind a role's access key, as IAM names the caller
+        (`arn:aws:sts::ACCOUNT:assumed-role/ROLE/SESSION`); None for the user's own."""
+        return self._sessions.get(access_key or "")

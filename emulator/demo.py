@@ -281,8 +281,25 @@ def render_timeline(entries: list[Any]) -> list[str]:
     return lines
 
 
+def render_unused_grants(unused: dict[str, list[dict[str, str]]], path: Path) -> str:
+    """Write the unused-grant report to `path` (JSON) and say what it holds."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(unused, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+    lines = [f"Grants no call of the loop exercised ({path}):"]
+    for role, entries in sorted(unused.items()):
+        lines.append(f"  {role}")
+        lines += [f"    {e['action']} on {e['resource']}" for e in entries]
+    if not unused:
+        lines.append("  none: every grant of the template was used")
+    return "\n".join(lines)
+
+
 def run_demo(
-    config: Path, *, out: Callable[[str], None] = print, log_dir: Path = Path(".mlops/logs")
+    config: Path,
+    *,
+    out: Callable[[str], None] = print,
+    log_dir: Path = Path(".mlops/logs"),
+    unused_path: Path = Path(".mlops/unused-grants.json"),
 ) -> DemoResult:
     started = time.perf_counter()
     out("mlops demo: the whole loop on your machine, no AWS account, no Docker")
@@ -301,6 +318,7 @@ def run_demo(
             )
             result = Demo(runtime, out).run()
             result.lambda_stats = runtime.lambdas.stats()
+            unused = runtime.unused_grants() if runtime.authorizer is not None else {}
     out("")
     out("Timeline (event -> target, outcome, duration):")
     for line in render_timeline(result.timeline):
@@ -310,6 +328,8 @@ def run_demo(
     out(result.lineage_text)
     out("")
     out(f"Drift report: {result.report_path} (from {result.report_uri})")
+    out("")
+    out(render_unused_grants(unused, unused_path))
     out(
         f"Whole loop: {time.perf_counter() - started:.1f}s "
         f"(upload to registered: {result.seconds('upload') + result.seconds('train'):.1f}s)"

@@ -15,6 +15,7 @@ from typing import Any
 from emulator import providers
 from emulator.alarms import AlarmEvaluator, MetricStore
 from emulator.assets import publish_assets
+from emulator.authorizer import Authorizer, grants
 from emulator.bus import AT_LEAST_ONCE, Delivery, EventBus
 from emulator.cloud import LocalCloud
 from emulator.deployer import Deployment, deploy
@@ -84,6 +85,7 @@ class LocalRuntime:
         port: int = 0,
         log_dir: Path | None = None,
         delivery: Delivery = AT_LEAST_ONCE,
+        enforce_iam: bool = True,
     ) -> None:
         self.stack = stack
         self.template = stack.template
@@ -92,6 +94,8 @@ class LocalRuntime:
         self.time_scale = time_scale
         self.port = port
         self.delivery = delivery
+        # IAM per principal, as AWS does (`emulator.authorizer`); off only to isolate a problem.
+        self.enforce_iam = enforce_iam
         self._stack = contextlib.ExitStack()
 
     def start(self) -> LocalRuntime:
@@ -130,6 +134,8 @@ class LocalRuntime:
                 executor=self.executor,
                 endpoints=self.endpoints,
                 metrics=self.metrics,
+                alarms=self.alarms,
+                enforce_iam=self.enforce_iam,
             )
             publish_assets(
                 self.stack.cdk_out,
@@ -156,8 +162,9 @@ class LocalRuntime:
     def __exit__(self, *_exc: object) -> None:
         self.stop()
 
-    def _register_function_code(self) -> None:
-        resolver = Resolver(
+    @property
+    def _resolver(self) -> Resolver:
+        return Resolver(
             self.template,
             account=self.cloud.account,
             region=self.cloud.region,
@@ -165,6 +172,23 @@ class LocalRuntime:
             attributes=self.deployment.attributes,
             stack_name=self.stack.name,
         )
+
+    @property
+    def authorizer(self) -> Authorizer | None:
+        """The runtime's IAM (None when enforcement is off)."""
+        return next((p for p in self.providers if isinstance(p, Authorizer)), None)
+
+    def unused_grants(self) -> dict[str, list[dict[str, str]]]:
+        """Per role (its physical name), the template's grant entries (action x resource of an
+        Allow statement) that no allowed call of the role exercised."""
+        if self.authorizer is None:
+            raise RuntimeError("grant usage is recorded only with enforce_iam=True")
+        roles = self.deployment.of_type("AWS::IAM::Role")
+        found = grants.template_grants(self.template, self._resolver.resolve, roles)
+        return grants.unused(found, self.authorizer.usage)
+
+    def _register_function_code(self) -> None:
+        resolver = self._resolver
         for logical, name in self.deployment.of_type("AWS::Lambda::Function").items():
             code = resolver.resolve(self.template["Resources"][logical]["Properties"]["Code"])
             self.lambdas.register_code(name, bucket=code["S3Bucket"], key=code["S3Key"])

@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from emulator import service_rules
+from emulator.authorizer import Authorizer
 from emulator.providers.cloudwatch import CloudWatchProvider
 from emulator.providers.events import EventsProvider
 from emulator.providers.lambda_ import LambdaProvider
@@ -22,9 +23,12 @@ def install(
     executor: Any,
     endpoints: Any,
     metrics: Any,
+    alarms: Any = None,
+    enforce_iam: bool = True,
 ) -> list[Any]:
+    s3 = S3Provider(cloud, bus.put)
     providers = [
-        S3Provider(cloud, bus.put),
+        s3,
         SageMakerProvider(cloud, executor=executor, endpoints=endpoints, emit=bus.put),
         SageMakerRuntimeProvider(endpoints),
         LambdaProvider(lambdas),
@@ -35,4 +39,13 @@ def install(
         provider.install(cloud.front)
     for service in service_rules.RULED_SERVICES:
         cloud.front.rule(service, service_rules.check_request)
+    if enforce_iam:
+        # IAM per principal; the services' own deliveries (alarm notifications, dead letters)
+        # are checked against the resource's policy through the same authorizer.
+        authorizer = Authorizer(cloud, bucket_policies=s3.policies)
+        authorizer.install(cloud.front)
+        bus.authorizer = authorizer
+        if alarms is not None:
+            alarms.authorizer = authorizer
+        providers.append(authorizer)
     return providers

@@ -74,7 +74,8 @@ def _config(runtime, *, model_url: str | None = None) -> str:
     sm = runtime.cloud.client("sagemaker")
     name = unique("probe")
     if model_url is None:
-        key = f"models/{name}/model.tar.gz"
+        # Where training writes models: the model role may read only there.
+        key = f"pipelines/{name}/model/model.tar.gz"
         runtime.cloud.client("s3").put_object(
             Bucket=runtime.artifacts_bucket, Key=key, Body=_artifact()
         )
