@@ -95,6 +95,12 @@ def lineage(
 ) -> Lineage:
     at = at or datetime.now(UTC)
     record, since = live_record_at(s3, artifacts_bucket, endpoint_name, at)
+    if not record.get("model_package_arn"):
+        # The endpoint was taken down (the model serving was rejected, no other was approved).
+        raise LineageError(
+            f"no model served {endpoint_name} at {at.isoformat()}: the endpoint was deleted at "
+            f"{since} ({record.get('reason', 'no reason recorded')})"
+        )
     package = sagemaker.describe_model_package(ModelPackageName=record["model_package_arn"])
     meta = package.get("CustomerMetadataProperties", {})
     metric = {}

@@ -83,6 +83,34 @@ def test_a_second_drift_alarm_is_skipped_by_the_cooldown(looped, load_event):
     assert last["status"] == "skipped" and last["reason"] == "cooldown", last
 
 
+def test_at_least_once_delivery_still_gives_one_deployment_per_approval(looped):
+    """The loop runs with every event delivered twice, reordered within a window, as
+    EventBridge may (https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-rule-retry-policy.html)."""
+    runtime, _, _ = looped
+    deploy = runtime.function_name("deploy")
+    entries = [e for e in runtime.bus.timeline if e.target == deploy]
+    approvals = [
+        e
+        for e in entries
+        if runtime.bus.delivered.get(e.event_id, {}).get("detail-type")
+        == "SageMaker Model Package State Change"
+    ]
+    by_event: dict[str, int] = {}
+    for e in approvals:
+        by_event[e.event_id] = by_event.get(e.event_id, 0) + 1
+    assert by_event and all(n >= 2 for n in by_event.values()), by_event
+    requested: dict[str, int] = {}
+    for e in entries:
+        if isinstance(e.result, dict) and e.result.get("status") in (
+            "created",
+            "updating",
+            "recreated",
+        ):
+            arn = e.result["model_package_arn"]
+            requested[arn] = requested.get(arn, 0) + 1
+    assert requested and all(n == 1 for n in requested.values()), requested
+
+
 def test_canary_breaching_a_rollback_alarm_rolls_back_and_is_reported(looped):
     runtime, _, _ = looped
     sm = runtime.cloud.client("sagemaker")

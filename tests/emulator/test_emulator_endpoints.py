@@ -352,7 +352,7 @@ def churn_served(runtime, tmp_path_factory) -> str:
     raw = io.BytesIO()
     with tarfile.open(fileobj=raw, mode="w:gz") as archive:
         archive.add(model_dir, arcname=".")
-    key = f"models/{unique('churn')}/model.tar.gz"
+    key = f"pipelines/{unique('churn')}/model/model.tar.gz"  # readable by the model role
     runtime.cloud.client("s3").put_object(
         Bucket=runtime.artifacts_bucket, Key=key, Body=raw.getvalue()
     )

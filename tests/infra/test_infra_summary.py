@@ -12,7 +12,8 @@ def test_summary_counts_resources_and_explains_every_rule_and_pipeline(dev):
     assert "AWS::Lambda::Function" in text and "AWS::SageMaker::Pipeline" in text
     assert f"{prefix}-data-arrival\n      on   aws.s3 / Object Created\n" in text
     assert f"->   Lambda {prefix}-data-arrival" in text
-    assert f"{prefix}-monitoring-schedule\n      on   rate(1 hour)\n      ->   Lambda {prefix}-deploy" in text, text
+    schedule = f"{prefix}-monitoring-schedule\n      on   rate(1 hour)\n"
+    assert f"{schedule}      ->   Lambda {prefix}-deploy" in text, text
     assert f"{prefix}-training: " in text
     assert "(Condition: then Register" in text, text
 

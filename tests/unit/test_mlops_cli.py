@@ -121,3 +121,13 @@ def test_lineage_names_the_model_that_served_then_and_its_data(aws, capsys):
 def test_lineage_before_any_deployment_says_nothing_served(aws, capsys):
     assert main(["lineage", "--config", CONFIG]) == 1
     assert "no model served mlops-dev-endpoint" in capsys.readouterr().err
+
+
+def test_lineage_after_the_endpoint_was_taken_down_names_no_deleted_model(aws, capsys):
+    s3, sm = aws
+    _go_live(s3, _register(s3, sm, "r1", "Approved"))
+    record = {"endpoint_name": ENDPOINT, "model_package_arn": None, "reason": "rejected"}
+    s3.put_object(Bucket=ARTIFACTS, Key=f"live/{ENDPOINT}.json", Body=json.dumps(record))
+    assert main(["lineage", "--config", CONFIG]) == 1
+    err = capsys.readouterr().err
+    assert "no model served mlops-dev-endpoint" in err and "deleted" in err and "rejected" in err
