@@ -3,11 +3,11 @@ a rollback when the canary breaches an alarm, and a retrain skipped by the coold
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 from pathlib import Path
 
 import pytest
+from endpoint_faults import report_5xx
 
 from emulator.demo import Demo
 from emulator.runtime import LocalRuntime, SynthesizedStack
@@ -122,23 +122,7 @@ def test_canary_breaching_a_rollback_alarm_rolls_back_and_is_reported(looped):
     )["ModelPackageSummaryList"][0]["ModelPackageArn"]
     errors_alarm = json.loads(runtime.function_env("deploy")["ROLLBACK_ALARM_NAMES"])[0]
     # The endpoint starts failing: 5XX errors in two consecutive minutes put the alarm in ALARM.
-    now = dt.datetime.now(dt.UTC)
-    runtime.cloud.client("cloudwatch").put_metric_data(
-        Namespace="AWS/SageMaker",
-        MetricData=[
-            {
-                "MetricName": "Invocation5XXErrors",
-                "Value": 50.0,
-                "Timestamp": t,
-                "Dimensions": [
-                    {"Name": "EndpointName", "Value": runtime.endpoint_name},
-                    {"Name": "VariantName", "Value": "AllTraffic"},
-                ],
-            }
-            for t in (now - dt.timedelta(minutes=1), now)
-        ],
-    )
-    runtime.alarms.evaluate()
+    report_5xx(runtime)
     assert runtime.alarms.alarm_state(errors_alarm) == "ALARM"
     sm.update_model_package(ModelPackageArn=newest, ModelApprovalStatus="Approved")
     assert runtime.bus.drain(timeout=30)

@@ -4,11 +4,11 @@ scaled: a blue/green update outlasts Lambda's async retry window, as it does in 
 from __future__ import annotations
 
 import dataclasses
-import datetime as dt
 import json
 
 import pytest
 from conftest import unique, wait_for
+from endpoint_faults import report_5xx
 from test_emulator_endpoints import _artifact
 
 # Lambda retries a failed async invocation twice, about 1 and 2 minutes later
@@ -111,23 +111,7 @@ def test_rejecting_the_live_model_while_a_rollback_alarm_fires_still_replaces_it
     _serving(runtime, bad)
     errors_alarm = json.loads(runtime.function_env("deploy")["ROLLBACK_ALARM_NAMES"])[0]
     # The endpoint returns 5XX in two consecutive minutes: the rollback alarm is in ALARM.
-    now = dt.datetime.now(dt.UTC)
-    runtime.cloud.client("cloudwatch").put_metric_data(
-        Namespace="AWS/SageMaker",
-        MetricData=[
-            {
-                "MetricName": "Invocation5XXErrors",
-                "Value": 50.0,
-                "Timestamp": t,
-                "Dimensions": [
-                    {"Name": "EndpointName", "Value": runtime.endpoint_name},
-                    {"Name": "VariantName", "Value": "AllTraffic"},
-                ],
-            }
-            for t in (now - dt.timedelta(minutes=1), now)
-        ],
-    )
-    runtime.alarms.evaluate()
+    report_5xx(runtime)
     assert runtime.alarms.alarm_state(errors_alarm) == "ALARM"
     _decide(runtime, bad, "Rejected")
     _serving(runtime, good)
