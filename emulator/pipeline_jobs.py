@@ -12,7 +12,6 @@ import hashlib
 import io
 import json
 import os
-import subprocess
 import sys
 import tarfile
 import threading
@@ -22,6 +21,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
+from emulator.job_processes import StepProcess
 from emulator.pipeline_functions import DefinitionError, UnsupportedError
 
 OPT_ML = "/opt/ml"
@@ -170,23 +170,17 @@ def run(
     stop: threading.Event | None = None,
 ) -> None:
     deadline = time.monotonic() + timeout
-    with log.open("w", encoding="utf-8") as out:
-        proc = subprocess.Popen(  # noqa: S603 - our own interpreter on the step's code
-            command, cwd=cwd, env=env, stdout=out, stderr=subprocess.STDOUT
-        )
-        while proc.poll() is None:
-            if stop is not None and stop.is_set():
-                proc.kill()
-                proc.wait()
-                raise JobFailed("ClientError: the job was stopped")
-            if time.monotonic() > deadline:
-                proc.kill()
-                proc.wait()
-                raise JobFailed(f"ClientError: job exceeded {timeout:.0f}s")
-            try:
-                proc.wait(0.1)
-            except subprocess.TimeoutExpired:
-                continue
+    proc = StepProcess(command, cwd=cwd, env=env, log=log)
+    while proc.poll() is None:
+        if stop is not None and stop.is_set():
+            proc.kill()
+            proc.wait()
+            raise JobFailed("ClientError: the job was stopped")
+        if time.monotonic() > deadline:
+            proc.kill()
+            proc.wait()
+            raise JobFailed(f"ClientError: job exceeded {timeout:.0f}s")
+        proc.wait(0.05)
     if proc.returncode == 0:
         return
     if reason_file.is_file() and reason_file.read_text("utf-8").strip():

@@ -21,6 +21,7 @@ from emulator.cloud import LocalCloud
 from emulator.deployer import Deployment, deploy
 from emulator.endpoints import EndpointHost
 from emulator.intrinsics import Resolver
+from emulator.job_processes import warm_up
 from emulator.lambdas import LambdaService
 from emulator.pipeline_executor import PipelineExecutor
 
@@ -99,6 +100,7 @@ class LocalRuntime:
         self._stack = contextlib.ExitStack()
 
     def start(self) -> LocalRuntime:
+        warm_up()  # the step processes' fork server, while the stack deploys
         try:
             self.cloud: LocalCloud = self._stack.enter_context(LocalCloud(port=self.port))
             self.lambdas = LambdaService(
