@@ -200,6 +200,7 @@ class _Function:
         self.lock = threading.Condition()
         # Per invocation: cold or warm, its whole time, the init phase, the handler's own time.
         self.durations: list[Timing] = []
+        self.slowest = 0.0  # seconds of its slowest asynchronous invocation so far
         self.closed = False
 
     def acquire(self, wait: bool) -> tuple[_Worker | None, bool]:
@@ -486,7 +487,15 @@ class LambdaService:
             age = time.time() - invocation.received
             retries_left = invocation.attempts <= config.max_retry_attempts
             if retries_left and age < config.max_event_age and not self._stopped.is_set():
-                delay = ASYNC_RETRY_DELAYS[min(invocation.attempts, 2) - 1] * self.time_scale
+                # In AWS the backoff (minutes) dwarfs an invocation (seconds). Scaled, it must
+                # keep that order: a retry that overtook the invocation it waits for (a
+                # duplicate event behind Powertools idempotency's in-progress record) would
+                # fail where AWS's succeeds. So never sooner than this function's slowest run.
+                function.slowest = max(function.slowest, time.time() - started)
+                delay = max(
+                    ASYNC_RETRY_DELAYS[min(invocation.attempts, 2) - 1] * self.time_scale,
+                    function.slowest,
+                )
                 invocation.not_before = time.monotonic() + delay
                 with self._idle:
                     self._delayed.append(invocation)
@@ -497,6 +506,7 @@ class LambdaService:
             self._done(invocation, outcome, exc.error)
             return
         self._metrics(function, started, error=False)
+        function.slowest = max(function.slowest, time.time() - started)
         self._done(invocation, "ok", result)
 
     def _run_delayed(self) -> None:

@@ -12,6 +12,9 @@ from aws_lambda_powertools.utilities.idempotency import (
     IdempotencyConfig,
     idempotent_function,
 )
+from aws_lambda_powertools.utilities.idempotency.exceptions import (
+    IdempotencyAlreadyInProgressError,
+)
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from botocore.exceptions import ClientError
 
@@ -64,7 +67,15 @@ def process_event(
     handle, config = _idempotent(settings.state_table, settings.idempotency_ttl_seconds)
     if context is not None:
         config.register_lambda_context(context)
-    return handle(arrival=arrival, settings=settings)
+    try:
+        return handle(arrival=arrival, settings=settings)
+    except IdempotencyAlreadyInProgressError:
+        # EventBridge may deliver the same event twice at once. The copy in progress does the
+        # work; if it fails, Lambda retries that invocation, and its in-progress record expires
+        # with the invocation's time limit (register_lambda_context). Failing this copy would
+        # only count an error and trip the errors alarm.
+        # https://docs.powertools.aws.dev/lambda/python/latest/utilities/idempotency/
+        return ignored("duplicate_in_progress", key=key, version_id=arrival["version_id"])
 
 
 @functools.cache

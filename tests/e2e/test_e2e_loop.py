@@ -83,6 +83,22 @@ def test_a_second_drift_alarm_is_skipped_by_the_cooldown(looped, load_event):
     assert last["status"] == "skipped" and last["reason"] == "cooldown", last
 
 
+def test_duplicate_deliveries_fail_nothing_and_raise_no_error_alarm(looped):
+    """A duplicate that arrives while its first copy runs waits behind idempotency's in-progress
+    record; Lambda's retry comes later and returns the stored result, as in AWS."""
+    runtime, _, _ = looped
+    failed = [
+        (e.target, e.outcome)
+        for e in runtime.bus.timeline
+        if e.outcome in ("failed", "dead-lettered", "dropped")
+    ]
+    assert failed == [], failed
+    errors = runtime.cloud.client("cloudwatch").describe_alarms(
+        AlarmNames=[f"{runtime.function_name('data_arrival')}-errors"]
+    )["MetricAlarms"]
+    assert [a["StateValue"] for a in errors] != ["ALARM"]
+
+
 def test_at_least_once_delivery_still_gives_one_deployment_per_approval(looped):
     """The loop runs with every event delivered twice, reordered within a window, as
     EventBridge may (https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-rule-retry-policy.html)."""

@@ -94,3 +94,33 @@ def test_persistent_s3_failure_raises(aws, context, monkeypatch):
         handler("data_arrival")(s3_event("incoming/a.csv", version, len(GOOD_CSV)), context)
     assert failing.calls == 6
     assert aws.executions() == []
+
+
+def test_a_copy_delivered_while_the_first_runs_is_ignored_not_failed(aws, context, monkeypatch):
+    """EventBridge may deliver an event twice at once: the copy that finds the first in
+    progress returns instead of failing (an error would count toward the errors alarm)."""
+    import threading
+
+    from functions.data_arrival import logic
+
+    version = aws.put("incoming/a.csv", GOOD_CSV)
+    event = s3_event("incoming/a.csv", version, len(GOOD_CSV))
+    entered, release = threading.Event(), threading.Event()
+    original = logic._head
+
+    def slow_head(arrival):
+        entered.set()
+        release.wait(10)
+        return original(arrival)
+
+    monkeypatch.setattr(logic, "_head", slow_head)
+    first: dict = {}
+    worker = threading.Thread(target=lambda: first.update(handler("data_arrival")(event, context)))
+    worker.start()
+    assert entered.wait(10)
+    duplicate = handler("data_arrival")(event, context)
+    release.set()
+    worker.join(10)
+    assert duplicate["status"] == "ignored" and duplicate["reason"] == "duplicate_in_progress"
+    assert first["status"] == "started"
+    assert len(aws.executions()) == 1
