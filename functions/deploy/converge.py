@@ -61,15 +61,17 @@ def _tell(settings: DeploySettings, kind: str, subject: str, **fields: Any) -> N
     )
 
 
-def _follow_serving(settings: DeploySettings, current: DeployState, serving: str | None):
-    """Keep the live record equal to what serves; True when it changed."""
+def _follow_serving(
+    settings: DeploySettings, current: DeployState, serving: str | None
+) -> dict[str, Any] | None:
+    """Keep the live record equal to what serves; returns the record now in force."""
     record = read_live(settings)
     if serving is None or (record or {}).get("endpoint_config_name") == serving:
-        return record, False
+        return record
     package_arn = current.packages.get(serving)
     if package_arn is None:
         logger.warning("serving config has no known package", extra={"config_name": serving})
-        return record, False
+        return record
     new = record_serving(settings, package_arn, serving, record)
     _tell(
         settings,
@@ -77,7 +79,7 @@ def _follow_serving(settings: DeploySettings, current: DeployState, serving: str
         f"Model v{new['model_package_version']} live",
         **{k: v for k, v in new.items() if k != "endpoint_name"},
     )
-    return new, True
+    return new
 
 
 def converge(settings: DeploySettings) -> dict[str, Any]:
@@ -91,7 +93,7 @@ def converge(settings: DeploySettings) -> dict[str, Any]:
         logger.info("endpoint busy: decision waits", extra={"endpoint_status": status})
         return {"status": "pending", "endpoint_status": status}
     serving = endpoint.get("EndpointConfigName") if status in ("InService", MIXED) else None
-    record, _ = _follow_serving(settings, current, serving)
+    record = _follow_serving(settings, current, serving)
     attempt = current.attempt
 
     if decision.package_arn is None:
@@ -204,12 +206,12 @@ def _take_down(
     """No approved model is left to serve: the rejected one must stop, so delete the endpoint."""
     decision = current.decision
     assert decision is not None
+    attempt = current.attempt
     if endpoint is not None:
         if not delete_endpoint(settings, wait_seconds=DELETE_WAIT_SECONDS):
             return {"status": "pending", "endpoint_status": "Deleting"}
         record_attempt(settings, "", None, decision.decided_at)
-        current = read_state(settings)
-    attempt = current.attempt
+        attempt = Attempt(config_name="", outcome=REQUESTED, decided_at=decision.decided_at)
     if serving_package(record) is not None:
         record_nothing_serves(settings, record, "rejected, no other approved version")
     ours = attempt and attempt.config_name == "" and attempt.decided_at == decision.decided_at

@@ -24,12 +24,6 @@ def resource_name(settings: DeploySettings, version: int | str) -> str:
     return settings.endpoint_name[: 63 - len(suffix)].rstrip("-") + suffix
 
 
-def version_of(settings: DeploySettings, config_name: str) -> int | None:
-    """The package version a config name was derived from (None for another naming)."""
-    head, _, tail = config_name.rpartition("-v")
-    return int(tail) if tail.isdigit() and resource_name(settings, tail) == config_name else None
-
-
 def _already_exists(exc: ClientError) -> bool:
     message = exc.response["Error"].get("Message", "")
     return exc.response["Error"]["Code"] in ("ValidationException", "ResourceInUse") and (

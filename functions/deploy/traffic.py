@@ -41,13 +41,11 @@ def canary_problem(canary_percent: int) -> str | None:
 
 def traffic_routing(instance_count: int, canary_percent: int, wait_seconds: int) -> dict[str, Any]:
     """CANARY when the fleet can take one, ALL_AT_ONCE with the same bake otherwise."""
-    if canary_instances(instance_count, canary_percent) <= instance_count * CANARY_MAX_SHARE:
+    canary = canary_instances(instance_count, canary_percent)
+    if canary <= instance_count * CANARY_MAX_SHARE:
         return {
             "Type": "CANARY",
-            "CanarySize": {
-                "Type": "INSTANCE_COUNT",
-                "Value": canary_instances(instance_count, canary_percent),
-            },
+            "CanarySize": {"Type": "INSTANCE_COUNT", "Value": canary},
             "WaitIntervalInSeconds": wait_seconds,
         }
     return {"Type": "ALL_AT_ONCE", "WaitIntervalInSeconds": wait_seconds}

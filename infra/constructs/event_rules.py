@@ -1,4 +1,4 @@
-"""One EventBridge rule per arrow of the loop (../shared/DESIGN.md), plus the schedules."""
+"""One EventBridge rule per arrow of the loop (docs/contracts.md), plus the schedules."""
 
 from __future__ import annotations
 

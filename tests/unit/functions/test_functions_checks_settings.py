@@ -7,7 +7,7 @@ import gzip
 import pytest
 
 from functions.data_arrival.checks import HEAD_BYTES, check_head, check_metadata, split_extension
-from functions.deploy.resources import resource_name, version_of
+from functions.deploy.resources import resource_name
 from functions.shared.settings import (
     DataArrivalSettings,
     DeploySettings,
@@ -93,4 +93,3 @@ def test_resource_names_fit_sagemaker_limits():
     assert len(name) <= 63 and name.endswith("-v12")
     # the same version always gets the same name, whichever event asked for it
     assert resource_name(settings, 12) == name != resource_name(settings, 13)
-    assert version_of(settings, name) == 12 and version_of(settings, "other-v12") is None
