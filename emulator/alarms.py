@@ -247,18 +247,9 @@ class AlarmEvaluator:
         aws:SourceAccount (https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/Notify_Users_Alarm_Changes.html)."""
         if self.authorizer is None:
             return None
-        from emulator.authorizer.errors import message
-        from emulator.authorizer.reference import Check
-
-        decision = self.authorizer.evaluate_service(
-            "cloudwatch.amazonaws.com",
-            Check("sns:Publish", topic),
-            self.authorizer.policy_document(topic),
-            {"aws:sourcearn": alarm_arn, "aws:sourceaccount": self.cloud.account},
+        return self.authorizer.service_refusal(
+            "cloudwatch.amazonaws.com", "sns:Publish", topic, source_arn=alarm_arn
         )
-        if decision.allowed:
-            return None
-        return message("cloudwatch.amazonaws.com", decision, service="sns")
 
     def _notify(self, event: dict[str, Any], props: dict[str, Any]) -> None:
         """The alarm's SNS actions for its new state, in CloudWatch's message shape

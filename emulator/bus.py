@@ -379,17 +379,8 @@ class EventBus:
         (https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-use-resource-based.html#eb-sqs-permissions)."""
         if self.authorizer is None:
             return None
-        from emulator.authorizer.errors import message
-        from emulator.authorizer.reference import Check
-
-        decision = self.authorizer.evaluate_service(
-            "events.amazonaws.com",
-            Check("sqs:SendMessage", queue_arn),
-            self.authorizer.policy_document(queue_arn),
-            {"aws:sourcearn": rule_arn, "aws:sourceaccount": self.cloud.account},
-        )
-        return (
-            None if decision.allowed else message("events.amazonaws.com", decision, service="sqs")
+        return self.authorizer.service_refusal(
+            "events.amazonaws.com", "sqs:SendMessage", queue_arn, source_arn=rule_arn
         )
 
     def _dead_letter(

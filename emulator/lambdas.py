@@ -200,8 +200,12 @@ class _Function:
         self.lock = threading.Condition()
         # Per invocation: cold or warm, its whole time, the init phase, the handler's own time.
         self.durations: list[Timing] = []
-        self.slowest = 0.0  # seconds of its slowest asynchronous invocation so far
         self.closed = False
+
+    @property
+    def slowest(self) -> float:
+        """Seconds of its slowest invocation so far, as the caller waited."""
+        return max((t.total for t in self.durations), default=0.0)
 
     def acquire(self, wait: bool) -> tuple[_Worker | None, bool]:
         with self.lock:
@@ -491,7 +495,6 @@ class LambdaService:
                 # keep that order: a retry that overtook the invocation it waits for (a
                 # duplicate event behind Powertools idempotency's in-progress record) would
                 # fail where AWS's succeeds. So never sooner than this function's slowest run.
-                function.slowest = max(function.slowest, time.time() - started)
                 delay = max(
                     ASYNC_RETRY_DELAYS[min(invocation.attempts, 2) - 1] * self.time_scale,
                     function.slowest,
@@ -506,7 +509,6 @@ class LambdaService:
             self._done(invocation, outcome, exc.error)
             return
         self._metrics(function, started, error=False)
-        function.slowest = max(function.slowest, time.time() - started)
         self._done(invocation, "ok", result)
 
     def _run_delayed(self) -> None:

@@ -201,25 +201,26 @@ class LocalRuntime:
 
     # Names the loop needs, from the deployed functions rather than guessed.
     @functools.cached_property
-    def _function_environments(self) -> dict[str, dict[str, str]]:
+    def _functions(self) -> dict[str, dict[str, Any]]:
+        """Handler -> the deployed function's configuration."""
         lam = self.cloud.client("lambda")
         out = {}
-        self._function_names: dict[str, str] = {}
         for name in self.deployment.of_type("AWS::Lambda::Function").values():
             conf = lam.get_function_configuration(FunctionName=name)
-            out[conf["Handler"]] = dict(conf.get("Environment", {}).get("Variables", {}))
-            self._function_names[conf["Handler"]] = conf["FunctionName"]
+            out[conf["Handler"]] = conf
         return out
 
+    def _function(self, short_name: str) -> dict[str, Any]:
+        handler = f"functions.{short_name}.handler.lambda_handler"
+        if handler not in self._functions:
+            raise KeyError(f"no function with handler {handler}")
+        return self._functions[handler]
+
     def function_name(self, short_name: str) -> str:
-        self.function_env(short_name)
-        return self._function_names[f"functions.{short_name}.handler.lambda_handler"]
+        return self._function(short_name)["FunctionName"]
 
     def function_env(self, short_name: str) -> dict[str, str]:
-        handler = f"functions.{short_name}.handler.lambda_handler"
-        if handler not in self._function_environments:
-            raise KeyError(f"no function with handler {handler}")
-        return self._function_environments[handler]
+        return dict(self._function(short_name).get("Environment", {}).get("Variables", {}))
 
     @property
     def data_bucket(self) -> str:

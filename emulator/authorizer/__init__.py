@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from emulator.authorizer import kms, policy, reference
-from emulator.authorizer.errors import denial
+from emulator.authorizer.errors import denial, message
 from emulator.authorizer.policy import Statement
 from emulator.authorizer.reference import Check
 
@@ -240,6 +240,21 @@ class Authorizer:
             if not refused.allowed:
                 return Decision(False, kms_check, refused.explicit, refused.policy_type)
         return Decision(True, check, policy_type="resource-based")
+
+    def service_refusal(
+        self, service: str, action: str, resource: str, *, source_arn: str
+    ) -> str | None:
+        """Why `resource`'s policy refuses `service` (a service principal acting for
+        `source_arn` in this account), as the service would report it; None if allowed."""
+        decision = self.evaluate_service(
+            service,
+            Check(action, resource),
+            self.policy_document(resource),
+            {"aws:sourcearn": source_arn, "aws:sourceaccount": self.cloud.account},
+        )
+        if decision.allowed:
+            return None
+        return message(service, decision, service=action.split(":", 1)[0])
 
     def _record(self, role: str, check: Check, allowing: tuple[Statement, ...]) -> None:
         pairs = {

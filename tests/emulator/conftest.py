@@ -72,5 +72,26 @@ def wait_for(predicate: Callable[[], Any], timeout: float, what: str) -> Any:
     raise AssertionError(f"timed out waiting for {what}")
 
 
+def register_package(runtime: LocalRuntime, model_url: str = "s3://nowhere/model.tar.gz") -> str:
+    """A model version in the stack's group, pending approval, as the training pipeline
+    registers one; its ARN."""
+    return runtime.cloud.client("sagemaker").create_model_package(
+        ModelPackageGroupName=runtime.model_group,
+        ModelApprovalStatus="PendingManualApproval",
+        InferenceSpecification={
+            "Containers": [
+                {
+                    "Image": "sklearn:1.2",
+                    "ModelDataUrl": model_url,
+                    "Environment": {"SAGEMAKER_PROGRAM": "inference.py"},
+                }
+            ],
+            "SupportedContentTypes": ["text/csv"],
+            "SupportedResponseMIMETypes": ["text/csv"],
+        },
+        CustomerMetadataProperties={"MetricName": "roc_auc", "MetricValue": "0.9"},
+    )["ModelPackageArn"]
+
+
 def unique(prefix: str) -> str:
     return f"{prefix}-{uuid.uuid4().hex[:8]}"

@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 from botocore.exceptions import ClientError
+from conftest import register_package
 
 from emulator.bus import EXACTLY_ONCE
 from emulator.runtime import LocalRuntime, SynthesizedStack
@@ -87,15 +88,7 @@ def test_a_removed_grant_fails_with_aws_access_denied(restricted):
 def test_the_deploy_function_fails_on_the_removed_grant(restricted):
     """An approval reaches the deploy function, whose CreateEndpointConfig is refused."""
     sagemaker = restricted.cloud.client("sagemaker")
-    arn = sagemaker.create_model_package(
-        ModelPackageGroupName=restricted.model_group,
-        ModelApprovalStatus="PendingManualApproval",
-        InferenceSpecification={
-            "Containers": [{"Image": "sklearn:1.2", "ModelDataUrl": "s3://nowhere/model.tar.gz"}],
-            "SupportedContentTypes": ["text/csv"],
-            "SupportedResponseMIMETypes": ["text/csv"],
-        },
-    )["ModelPackageArn"]
+    arn = register_package(restricted)
     sagemaker.update_model_package(ModelPackageArn=arn, ModelApprovalStatus="Approved")
     assert restricted.settle(60)
     errors = [

@@ -7,7 +7,7 @@ import dataclasses
 import json
 
 import pytest
-from conftest import unique, wait_for
+from conftest import register_package, unique, wait_for
 from endpoint_faults import report_5xx
 from test_emulator_endpoints import _artifact
 
@@ -24,25 +24,6 @@ def model_url(runtime) -> str:
         Bucket=runtime.artifacts_bucket, Key=key, Body=_artifact()
     )
     return f"s3://{runtime.artifacts_bucket}/{key}"
-
-
-def _register(runtime, model_url: str) -> str:
-    return runtime.cloud.client("sagemaker").create_model_package(
-        ModelPackageGroupName=runtime.model_group,
-        ModelApprovalStatus="PendingManualApproval",
-        InferenceSpecification={
-            "Containers": [
-                {
-                    "Image": "sklearn:1.2",
-                    "ModelDataUrl": model_url,
-                    "Environment": {"SAGEMAKER_PROGRAM": "inference.py"},
-                }
-            ],
-            "SupportedContentTypes": ["text/csv"],
-            "SupportedResponseMIMETypes": ["text/csv"],
-        },
-        CustomerMetadataProperties={"MetricName": "roc_auc", "MetricValue": "0.9"},
-    )["ModelPackageArn"]
 
 
 def _decide(runtime, arn: str, status: str = "Approved") -> None:
@@ -78,14 +59,14 @@ def _serving(runtime, arn: str) -> None:
 
 
 def test_an_approval_during_a_20_minute_update_is_applied_after_it(runtime, model_url):
-    first = _register(runtime, model_url)
+    first = register_package(runtime, model_url)
     _decide(runtime, first)
     _serving(runtime, first)
 
     slow = dataclasses.replace(runtime.endpoints.durations, provision=UPDATE_PROVISION_SECONDS)
     kept, runtime.endpoints.durations = runtime.endpoints.durations, slow
     try:
-        second, third = _register(runtime, model_url), _register(runtime, model_url)
+        second, third = register_package(runtime, model_url), register_package(runtime, model_url)
         _decide(runtime, second)
         wait_for(lambda: _status(runtime) == "Updating", 30, "the update to start")
         _decide(runtime, third)  # decided while the endpoint updates
@@ -105,7 +86,7 @@ def test_an_approval_during_a_20_minute_update_is_applied_after_it(runtime, mode
 def test_rejecting_the_live_model_while_a_rollback_alarm_fires_still_replaces_it(
     runtime, model_url
 ):
-    good, bad = _register(runtime, model_url), _register(runtime, model_url)
+    good, bad = register_package(runtime, model_url), register_package(runtime, model_url)
     _decide(runtime, good)
     _decide(runtime, bad)
     _serving(runtime, bad)

@@ -142,6 +142,19 @@ def served(runtime) -> Served:
     return Served(name, [config], alarm)
 
 
+def _metric_total(runtime, endpoint: str, metric: str) -> float:
+    """The endpoint's AWS/SageMaker metric summed over the last hour."""
+    dims = [
+        {"Name": "EndpointName", "Value": endpoint},
+        {"Name": "VariantName", "Value": "AllTraffic"},
+    ]
+    now = datetime.now(UTC)
+    points = runtime.metrics.points(
+        "AWS/SageMaker", metric, dims, now - timedelta(hours=1), now + timedelta(minutes=1)
+    )
+    return sum(v for _, v in points)
+
+
 def _runtime_client(runtime):
     return runtime.cloud.client("sagemaker-runtime")
 
@@ -219,14 +232,9 @@ def test_client_mistakes_never_count_as_the_endpoints_5xx(runtime):
             client.invoke_endpoint(EndpointName=name, ContentType=content_type, Body=body)
     with pytest.raises(ClientError):
         client.invoke_endpoint(EndpointName=name, ContentType="text/csv", Body="boom" + ",x" * 7)
-    dims = [{"Name": "EndpointName", "Value": name}, {"Name": "VariantName", "Value": "AllTraffic"}]
-    now = datetime.now(UTC)
 
     def total(metric: str) -> float:
-        points = runtime.metrics.points(
-            "AWS/SageMaker", metric, dims, now - timedelta(hours=1), now + timedelta(minutes=1)
-        )
-        return sum(v for _, v in points)
+        return _metric_total(runtime, name, metric)
 
     assert total("Invocation4XXErrors") == 3
     assert total("Invocation5XXErrors") == 1
@@ -385,17 +393,9 @@ def test_malformed_requests_to_the_real_model_are_4xx_not_5xx(runtime, churn_ser
         EndpointName=churn_served, ContentType="text/csv", Accept="text/csv", Body=_rows(2)
     )
     assert len(good["Body"].read().decode().splitlines()) == 2
-    dims = [
-        {"Name": "EndpointName", "Value": churn_served},
-        {"Name": "VariantName", "Value": "AllTraffic"},
-    ]
-    now = datetime.now(UTC)
 
     def total(metric: str) -> float:
-        points = runtime.metrics.points(
-            "AWS/SageMaker", metric, dims, now - timedelta(hours=1), now + timedelta(minutes=1)
-        )
-        return sum(v for _, v in points)
+        return _metric_total(runtime, churn_served, metric)
 
     # The rollback alarm watches Invocation5XXErrors: client mistakes must leave it at zero.
     assert total("Invocation5XXErrors") == 0

@@ -8,7 +8,7 @@ import json
 import time
 import uuid
 
-from conftest import unique, wait_for
+from conftest import register_package, unique, wait_for
 
 
 def _entries(runtime, target: str, event_id: str | None = None) -> list:
@@ -35,16 +35,7 @@ def test_a_bad_upload_ends_in_quarantine(runtime):
 
 def test_a_studio_style_approval_reaches_deploy(runtime):
     sagemaker = runtime.cloud.client("sagemaker")
-    arn = sagemaker.create_model_package(
-        ModelPackageGroupName=runtime.model_group,
-        ModelApprovalStatus="PendingManualApproval",
-        InferenceSpecification={
-            "Containers": [{"Image": "sklearn:1.2", "ModelDataUrl": "s3://nowhere/model.tar.gz"}],
-            "SupportedContentTypes": ["text/csv"],
-            "SupportedResponseMIMETypes": ["text/csv"],
-        },
-        CustomerMetadataProperties={"MetricName": "roc_auc", "MetricValue": "0.9"},
-    )["ModelPackageArn"]
+    arn = register_package(runtime)
     sagemaker.update_model_package(ModelPackageArn=arn, ModelApprovalStatus="Approved")
     assert runtime.settle(60)
     deploys = [

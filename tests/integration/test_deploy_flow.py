@@ -79,9 +79,10 @@ def _live(aws) -> dict:
     return aws.json_object(ARTIFACTS_BUCKET, f"live/{ENDPOINT}.json")
 
 
-def _serve_first(aws, endpoint, context) -> str:
+def _serve(aws, endpoint, context, event_id: str = "e1") -> str:
+    """A new version approved, deployed and live; the notifications so far read."""
     arn = _package(aws)
-    _deploy(_package_event(arn), context)
+    _deploy(_package_event(arn, event_id=event_id), context)
     endpoint.settle("live")
     _deploy(_endpoint_event(), context)
     aws.messages()
@@ -111,7 +112,7 @@ def test_first_approval_creates_the_endpoint_and_goes_live_once(aws, endpoint, c
 
 
 def test_one_instance_fleet_shifts_all_at_once_and_bakes_under_the_alarms(aws, endpoint, context):
-    _serve_first(aws, endpoint, context)
+    _serve(aws, endpoint, context)
     _deploy(_package_event(_package(aws), event_id="e2"), context)
     (update,) = endpoint.requests("update")
     policy = update["DeploymentConfig"]["BlueGreenUpdatePolicy"]
@@ -132,7 +133,7 @@ def test_one_instance_fleet_shifts_all_at_once_and_bakes_under_the_alarms(aws, e
 def test_a_decision_made_while_the_endpoint_updates_is_applied_when_it_settles(
     aws, endpoint, context
 ):
-    _serve_first(aws, endpoint, context)
+    _serve(aws, endpoint, context)
     second, third = _package(aws), _package(aws)
     assert _deploy(_package_event(second, event_id="e2"), context)["status"] == "updating"
     # SageMaker refuses an update while one runs; the decision waits instead of failing
@@ -152,7 +153,7 @@ def test_a_decision_made_while_the_endpoint_updates_is_applied_when_it_settles(
 def test_an_update_sagemaker_refused_is_not_recorded_and_its_retry_applies_it(
     aws, endpoint, context
 ):
-    first = _serve_first(aws, endpoint, context)
+    first = _serve(aws, endpoint, context)
     second = _package(aws)
     endpoint.refuse = ClientError(
         {"Error": {"Code": "ResourceLimitExceeded", "Message": "instance limit"}}, "UpdateEndpoint"
@@ -172,11 +173,8 @@ def test_an_update_sagemaker_refused_is_not_recorded_and_its_retry_applies_it(
 
 
 def test_old_redelivered_approvals_and_metadata_edits_do_not_redeploy(aws, endpoint, context):
-    old = _serve_first(aws, endpoint, context)
-    new = _package(aws)
-    _deploy(_package_event(new, event_id="e2"), context)
-    endpoint.settle("live")
-    _deploy(_endpoint_event(), context)
+    old = _serve(aws, endpoint, context)
+    new = _serve(aws, endpoint, context, event_id="e2")
     # the first approval, delivered again much later
     assert _deploy(_package_event(old, event_id="e1"), context)["reason"] == "stale"
     # an edit of the old version's description fires a package event too
@@ -187,7 +185,7 @@ def test_old_redelivered_approvals_and_metadata_edits_do_not_redeploy(aws, endpo
 
 
 def test_approve_then_reject_at_once_never_serves_the_rejected_version(aws, endpoint, context):
-    first = _serve_first(aws, endpoint, context)
+    first = _serve(aws, endpoint, context)
     quick = _package(aws)
     _decide(aws, quick, "Rejected")  # approved on creation, rejected 0.3 s later
     assert _deploy(_package_event(quick, event_id="a"), context)["reason"] == (
@@ -198,7 +196,7 @@ def test_approve_then_reject_at_once_never_serves_the_rejected_version(aws, endp
 
 
 def test_a_rejection_arriving_mid_update_converges_back(aws, endpoint, context):
-    first = _serve_first(aws, endpoint, context)
+    first = _serve(aws, endpoint, context)
     second = _package(aws)
     assert _deploy(_package_event(second, event_id="a"), context)["status"] == "updating"
     _decide(aws, second, "Rejected")
@@ -213,7 +211,7 @@ def test_a_rejection_arriving_mid_update_converges_back(aws, endpoint, context):
 
 
 def test_two_approvals_in_quick_succession_converge_on_the_later(aws, endpoint, context):
-    _serve_first(aws, endpoint, context)
+    _serve(aws, endpoint, context)
     eight, nine = _package(aws), _package(aws)
     _decide(aws, eight, "Approved")
     _decide(aws, nine, "Approved")
@@ -227,12 +225,8 @@ def test_two_approvals_in_quick_succession_converge_on_the_later(aws, endpoint, 
 
 
 def test_a_rejected_live_model_is_replaced_without_rollback_alarms(aws, endpoint, context):
-    first = _serve_first(aws, endpoint, context)
-    second = _package(aws)
-    _deploy(_package_event(second, event_id="a"), context)
-    endpoint.settle("live")
-    _deploy(_endpoint_event(), context)
-    aws.messages()
+    first = _serve(aws, endpoint, context)
+    second = _serve(aws, endpoint, context, event_id="a")
     _decide(aws, second, "Rejected")
     assert _deploy(_package_event(second, "Rejected", "r"), context)["status"] == "updating"
     replacement = endpoint.requests("update")[-1]
@@ -247,7 +241,7 @@ def test_a_rejected_live_model_is_replaced_without_rollback_alarms(aws, endpoint
 
 
 def test_rejecting_the_only_model_takes_the_endpoint_down(aws, endpoint, context):
-    only = _serve_first(aws, endpoint, context)
+    only = _serve(aws, endpoint, context)
     _decide(aws, only, "Rejected")
     assert _deploy(_package_event(only, "Rejected", "r"), context)["status"] == "deleted"
     assert endpoint.status is None and len(endpoint.requests("delete")) == 1
@@ -271,7 +265,7 @@ def test_a_failed_first_endpoint_is_recreated_by_the_next_approval(aws, endpoint
 
 
 def test_a_rollback_is_told_once_and_a_failed_rollback_is_told(aws, endpoint, context):
-    first = _serve_first(aws, endpoint, context)
+    first = _serve(aws, endpoint, context)
     _deploy(_package_event(_package(aws), event_id="e2"), context)
     endpoint.settle("rolled_back")
     for _ in range(3):
@@ -302,7 +296,7 @@ def test_monitoring_starts_only_while_a_model_serves(aws, endpoint, context):
 
     tick = load_event("scheduled_event.json")
     assert _deploy(tick, context)["reason"] == "no_model_serves" and runs() == 0
-    only = _serve_first(aws, endpoint, context)
+    only = _serve(aws, endpoint, context)
     assert _deploy(tick, context)["status"] == "monitoring_started" and runs() == 1
     _decide(aws, only, "Rejected")
     _deploy(_package_event(only, "Rejected", "r"), context)
