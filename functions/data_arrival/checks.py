@@ -1,22 +1,36 @@
-"""Cheap checks on an arriving object: metadata first, then the first bytes. No AWS here.
+"""Cheap checks on an arriving object: metadata first, then its bytes. No AWS here.
 
-Only the head of the object is read (HEAD_BYTES): a Lambda never reads a whole dataset. The
-full schema and quality gate is the pipeline's Validate step; these checks stop the objects that
-would certainly fail it, before a training run is spent on them.
+What arrival reads, and so what it checks (the Validate step checks every row later):
+
+- plain CSV: the first HEAD_BYTES only. The header against the schema, the field count of every
+  complete row in that head, and that the head is UTF-8 text. A bad byte further on is found by
+  Validate, which names the object and the byte.
+- gzip CSV: the whole stream, decompressed in chunks and thrown away (`gzip_scan.py`): that is the
+  only way to know its true size (the trailer's ISIZE is one member's size modulo 2**32) and
+  whether it was cut short. So every byte's encoding is checked too; the head as for plain CSV.
+- Parquet: the magic bytes and the footer, by ranged reads (`parquet_footer.py`).
+
+A Lambda never holds an object: at most HEAD_BYTES, one decompressed chunk, or the footer's
+first FOOTER_READ_BYTES are in memory at once.
 """
 
 from __future__ import annotations
 
 import codecs
 import csv
-import zlib
+import io
+import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from functions.shared.settings import DataArrivalSettings
 
 HEAD_BYTES = 64 * 1024
-_GZIP_MAGIC = b"\x1f\x8b"
+# Ragged rows named in a rejection: enough to find the pattern, short enough to read.
+_SHOWN_ROWS = 5
+# pandas writes a non-default index to Parquet as these columns and reads them back as the index.
+_PANDAS_INDEX = re.compile(r"__index_level_\d+__")
 
 
 @dataclass(frozen=True)
@@ -54,33 +68,22 @@ def check_metadata(key: str, size: int, settings: DataArrivalSettings) -> Reject
             "the file extension is not in ALLOWED_EXTENSIONS",
             {"extension": extension, "allowed": allowed},
         )
+    if gzipped and extension == "parquet":
+        return Rejection(
+            "parquet_gzipped",
+            "Parquet compresses its own pages and is read by ranges: upload it without gzip",
+        )
     return None
-
-
-def _inflate(sample: bytes, complete: bool) -> tuple[bytes, bool] | Rejection:
-    if not sample.startswith(_GZIP_MAGIC):
-        return Rejection("invalid_gzip", "the object ends in .gz but is not gzip data")
-    inflater = zlib.decompressobj(wbits=16 + zlib.MAX_WBITS)
-    try:
-        data = inflater.decompress(sample, HEAD_BYTES)
-    except zlib.error as exc:
-        return Rejection("invalid_gzip", "the gzip stream is corrupt", {"error": str(exc)})
-    return data, complete and inflater.eof and not inflater.unconsumed_tail
 
 
 def check_head(
     key: str, sample: bytes, complete: bool, settings: DataArrivalSettings
 ) -> Rejection | None:
-    """Check the first bytes: gzip stream, UTF-8, and for CSV the header against the schema.
+    """Check the first bytes of a plain object: UTF-8, and for CSV the header and row shapes.
 
     `complete` says the sample is the whole object (so a missing newline is not truncation).
     """
-    extension, gzipped = split_extension(key)
-    if gzipped:
-        inflated = _inflate(sample, complete)
-        if isinstance(inflated, Rejection):
-            return inflated
-        sample, complete = inflated
+    extension, _ = split_extension(key)
     if sample.startswith(codecs.BOM_UTF8):
         # A BOM glues itself to the first column name in most CSV readers; ask for a clean file.
         return Rejection("utf8_bom", "the object starts with a UTF-8 byte order mark")
@@ -88,24 +91,66 @@ def check_head(
         # Incremental decoding: a multi-byte character cut by the sample's end is not an error.
         text = codecs.getincrementaldecoder("utf-8")("strict").decode(sample, final=complete)
     except UnicodeDecodeError as exc:
-        return Rejection("not_utf8", "the object is not UTF-8 text", {"byte_offset": exc.start})
+        return not_utf8(exc.start, sample[exc.start : exc.start + 1])
     if extension != "csv":
         return None
-    return _check_header(text, complete, settings.schema_columns)
+    return check_csv_text(text, complete, settings.schema_columns)
 
 
-def _check_header(text: str, complete: bool, schema: list[str]) -> Rejection | None:
-    line, newline, _ = text.partition("\n")
-    if not newline and not complete:
-        return Rejection("header_too_long", f"no end of header line in the first {HEAD_BYTES} B")
-    header = [name.strip() for name in next(csv.reader([line.rstrip("\r")]), [])]
-    if not any(header):
+def not_utf8(offset: int, byte: bytes) -> Rejection:
+    return Rejection(
+        "not_utf8",
+        f"the object is not UTF-8 text: byte 0x{byte.hex()} at offset {offset} (save it as UTF-8)",
+        {"byte_offset": offset, "byte": f"0x{byte.hex()}"},
+    )
+
+
+def check_csv_text(text: str, complete: bool, schema: Sequence[str]) -> Rejection | None:
+    """The header and the shape of each row in `text`, the start of a CSV file.
+
+    Every line-ending style reads the same (\\n, \\r\\n, a lone \\r): the csv module splits
+    records itself when given the text untranslated (newline=""). When `text` is only the start
+    of the file, its last record may be cut and is not judged.
+    """
+    reader = csv.reader(io.StringIO(text, newline=""))
+    rows: list[tuple[int, list[str]]] = []
+    try:
+        for row in reader:
+            rows.append((reader.line_num, row))
+    except csv.Error as exc:  # the csv module's own refusals (a NUL byte before Python 3.11)
+        return Rejection(
+            "csv_malformed",
+            f"the CSV cannot be parsed at line {reader.line_num + 1}: {exc}",
+            {"line": reader.line_num + 1, "error": str(exc)},
+        )
+    if not complete:
+        if len(rows) > 1:
+            rows = rows[:-1]  # the sample's last record may be cut anywhere
+        elif not text.endswith(("\n", "\r")):
+            return Rejection(
+                "header_too_long", f"no end of header line in the first {HEAD_BYTES} B"
+            )
+    if not rows or not any(rows[0][1]):
         return Rejection("header_missing", "the first line is empty")
-    duplicated = sorted({name for name in header if header.count(name) > 1})
-    missing = [name for name in schema if name not in header]
-    extra = [name for name in header if name not in schema]
+    header = rows[0][1]
+    return column_rejection(header, schema) or _ragged(header, rows[1:])
+
+
+def column_rejection(names: Sequence[str], schema: Sequence[str]) -> Rejection | None:
+    """The columns of a file (CSV header or Parquet schema) against the config's columns."""
+    spaced = [name for name in names if name != name.strip()]
+    if spaced:
+        return Rejection(
+            "header_whitespace",
+            "column names have leading or trailing whitespace; they must match the config's "
+            "names exactly",
+            {"columns": spaced},
+        )
+    duplicated = sorted({name for name in names if names.count(name) > 1})
     if duplicated:
         return Rejection("header_duplicate_columns", "columns repeat", {"duplicated": duplicated})
+    missing = [name for name in schema if name not in names]
+    extra = [name for name in names if name not in schema]
     if missing or extra:
         reason = (
             "header_mismatch"
@@ -115,6 +160,27 @@ def _check_header(text: str, complete: bool, schema: list[str]) -> Rejection | N
         return Rejection(
             reason,
             "the header does not match SCHEMA_COLUMNS",
-            {"missing": missing, "extra": extra, "header": header},
+            {"missing": missing, "extra": extra, "header": list(names)},
         )
     return None
+
+
+def parquet_columns(names: Sequence[str]) -> list[str]:
+    """A Parquet file's columns as pandas reads them: a stored index is not a column."""
+    return [name for name in names if not _PANDAS_INDEX.fullmatch(name)]
+
+
+def _ragged(header: list[str], rows: list[tuple[int, list[str]]]) -> Rejection | None:
+    # An empty line is skipped by every CSV reader the steps use; it is not a row.
+    ragged = [(line, len(row)) for line, row in rows if row and len(row) != len(header)]
+    if not ragged:
+        return None
+    return Rejection(
+        "ragged_rows",
+        f"{len(ragged)} row(s) in the first {HEAD_BYTES} B do not have the header's "
+        f"{len(header)} fields",
+        {
+            "header_fields": len(header),
+            "rows": [{"line": line, "fields": n} for line, n in ragged[:_SHOWN_ROWS]],
+        },
+    )

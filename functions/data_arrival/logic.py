@@ -18,7 +18,17 @@ from aws_lambda_powertools.utilities.idempotency.exceptions import (
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from botocore.exceptions import ClientError
 
-from functions.data_arrival.checks import HEAD_BYTES, check_head, check_metadata
+from functions.data_arrival.checks import (
+    HEAD_BYTES,
+    Rejection,
+    check_head,
+    check_metadata,
+    column_rejection,
+    parquet_columns,
+    split_extension,
+)
+from functions.data_arrival.gzip_scan import GzipLimits, scan_gzip
+from functions.data_arrival.parquet_footer import read_columns
 from functions.data_arrival.quarantine import quarantine
 from functions.shared.clients import client
 from functions.shared.events import ObjectCreatedEvent
@@ -68,7 +78,7 @@ def process_event(
     if context is not None:
         config.register_lambda_context(context)
     try:
-        return handle(arrival=arrival, settings=settings)
+        return handle(arrival=arrival, settings=settings, context=context)
     except IdempotencyAlreadyInProgressError:
         # EventBridge may deliver the same event twice at once. The copy in progress does the
         # work; if it fails, Lambda retries that invocation, and its in-progress record expires
@@ -100,7 +110,11 @@ def _idempotent(table: str, ttl: int) -> tuple[Callable[..., dict[str, Any]], Id
     return handle, config
 
 
-def check_and_route(arrival: dict[str, Any], settings: DataArrivalSettings) -> dict[str, Any]:
+def check_and_route(
+    arrival: dict[str, Any],
+    settings: DataArrivalSettings,
+    context: LambdaContext | None = None,
+) -> dict[str, Any]:
     """The checks, then quarantine or route. Runs at most once per object version."""
     head = _head(arrival)
     if head is None:
@@ -114,10 +128,10 @@ def check_and_route(arrival: dict[str, Any], settings: DataArrivalSettings) -> d
     }
     rejection = check_metadata(arrival["key"], arrival["size"], settings)
     if rejection is None:
-        sample = _read_head(arrival)
-        if sample is None:
+        try:
+            rejection = check_content(arrival, settings, context)
+        except _Gone:
             return ignored("object_not_found", key=arrival["key"], version_id=arrival["version_id"])
-        rejection = check_head(arrival["key"], sample, len(sample) >= arrival["size"], settings)
     if rejection is not None:
         return quarantine(arrival, rejection, settings)
     count("ObjectAccepted")
@@ -175,13 +189,60 @@ def _head(arrival: dict[str, Any]) -> dict[str, Any] | None:
     return None
 
 
-def _read_head(arrival: dict[str, Any]) -> bytes | None:
+class _Gone(Exception):
+    """The object version was deleted while it was being read."""
+
+
+# Left for quarantining and routing once the content is read; a check that cannot finish
+# before this is a named rejection, never a timeout that dead-letters the event.
+_RESERVED_MILLIS = 10_000
+
+
+def check_content(
+    arrival: dict[str, Any], settings: DataArrivalSettings, context: LambdaContext | None
+) -> Rejection | None:
+    """Read what the object's format needs (checks.py says what) and check it."""
+    key, size = arrival["key"], arrival["size"]
+    extension, gzipped = split_extension(key)
+    if extension == "parquet":
+        columns = read_columns(lambda start, length: _read_range(arrival, start, length), size)
+        if isinstance(columns, Rejection):
+            return columns
+        return column_rejection(parquet_columns(columns), settings.schema_columns)
+    if gzipped:
+        limits = GzipLimits(settings.max_uncompressed_bytes, settings.max_decompression_ratio)
+        body = _open(arrival)
+        try:
+            scanned = scan_gzip(body, size, limits, _out_of_time(context))
+        finally:
+            body.close()
+        if isinstance(scanned, Rejection):
+            return scanned
+        head, complete = scanned
+        return check_head(key, head, complete, settings)
+    sample = _read_range(arrival, 0, HEAD_BYTES)
+    return check_head(key, sample, len(sample) >= size, settings)
+
+
+def _out_of_time(context: LambdaContext | None) -> Callable[[], bool]:
+    if context is None:
+        return lambda: False
+    return lambda: context.get_remaining_time_in_millis() < _RESERVED_MILLIS
+
+
+def _get(arrival: dict[str, Any], **extra: Any) -> dict[str, Any]:
     try:
-        response = client("s3").get_object(
-            **_versioned(arrival, arrival["key"]), Range=f"bytes=0-{HEAD_BYTES - 1}"
-        )
+        return client("s3").get_object(**_versioned(arrival, arrival["key"]), **extra)
     except ClientError as exc:
         if exc.response["Error"]["Code"] in _GONE:
-            return None
+            raise _Gone from exc
         raise
-    return response["Body"].read()
+
+
+def _open(arrival: dict[str, Any]) -> Any:
+    """The object's body as a stream: read in pieces, never held whole."""
+    return _get(arrival)["Body"]
+
+
+def _read_range(arrival: dict[str, Any], start: int, length: int) -> bytes:
+    return _get(arrival, Range=f"bytes={start}-{start + length - 1}")["Body"].read()

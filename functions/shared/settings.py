@@ -53,6 +53,10 @@ class DataArrivalSettings(_TrainingSettings):
     allowed_extensions: Json[list[NonEmpty]] = Field(alias="ALLOWED_EXTENSIONS")
     allow_gzip: bool = Field(alias="ALLOW_GZIP", default=False)
     max_object_bytes: Positive = Field(alias="MAX_OBJECT_BYTES")
+    # What a gzip object may expand to: both bounds hold (data.max_uncompressed_mb and
+    # data.max_decompression_ratio in the config).
+    max_uncompressed_bytes: Positive = Field(alias="MAX_UNCOMPRESSED_BYTES", default=2 * 1024**3)
+    max_decompression_ratio: Positive = Field(alias="MAX_DECOMPRESSION_RATIO", default=100)
     idempotency_ttl_seconds: Positive = Field(alias="IDEMPOTENCY_TTL_SECONDS", default=86_400)
 
 

@@ -54,7 +54,7 @@ ENV = {
     "QUARANTINE_PREFIX": "quarantine/",
     "TRAINING_PIPELINE_NAME": PIPELINE,
     "SCHEMA_COLUMNS": json.dumps(SCHEMA),
-    "ALLOWED_EXTENSIONS": json.dumps([".csv"]),
+    "ALLOWED_EXTENSIONS": json.dumps([".csv", ".parquet"]),
     "ALLOW_GZIP": "true",
     "MAX_OBJECT_BYTES": "1000000",
     "IDEMPOTENCY_TTL_SECONDS": "3600",
