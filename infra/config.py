@@ -25,7 +25,7 @@ from infra import quotas
 from infra.config_checks import aws_problems, raw_aws_problems
 from infra.names import PhysicalNames
 from infra.schedules import schedule_problem
-from pipelines.schema import DatasetSchema
+from pipelines.schema import DatasetSchema, dataset_problems
 
 # Metrics the Evaluate step reports, and which way is better.
 METRIC_DIRECTIONS: dict[str, dict[str, bool]] = {
@@ -85,19 +85,36 @@ class MetricConfig(_Strict):
         return self
 
 
+# The formats the pipeline's steps read; arrival accepts them plain, and CSV also gzipped.
+READABLE_EXTENSIONS = (".csv", ".parquet")
+# Deflate cannot expand data more than about 1032 times (zlib's technical details,
+# https://www.zlib.net/zlib_tech.html): a larger ratio bounds nothing.
+_DEFLATE_MAX_RATIO = 1032
+
+
 class DataConfig(_Strict):
-    allowed_extensions: tuple[str, ...] = Field(default=(".csv",), min_length=1)
+    allowed_extensions: tuple[str, ...] = Field(default=READABLE_EXTENSIONS, min_length=1)
     allow_gzip: bool = True
     max_object_mb: int = Field(default=512, ge=1, le=5 * 1024 * 1024)
+    # What one gzip object may expand to. data_arrival decompresses each gzip object once, in
+    # chunks, to count it (the trailer cannot tell): its 60 s and 1 vCPU-share bound the work,
+    # so the absolute bound stays within what it decompresses in that time.
+    max_uncompressed_mb: int = Field(default=2048, ge=1, le=4096)
+    max_decompression_ratio: int = Field(default=100, ge=2, le=_DEFLATE_MAX_RATIO)
     quarantine_expiry_days: int = Field(default=90, ge=1)
     capture_expiry_days: int = Field(default=30, ge=1)
 
-    @model_validator(mode="after")
-    def _dotted(self) -> DataConfig:
-        bad = [e for e in self.allowed_extensions if not e.startswith(".")]
+    @field_validator("allowed_extensions")
+    @classmethod
+    def _readable(cls, extensions: tuple[str, ...]) -> tuple[str, ...]:
+        lowered = tuple(dict.fromkeys(e.lower() for e in extensions))
+        bad = [e for e in extensions if e.lower() not in READABLE_EXTENSIONS]
         if bad:
-            raise ValueError(f"allowed_extensions: must start with a dot: {bad}")
-        return self
+            raise ValueError(
+                f"{bad} are not formats the pipeline reads; choose from "
+                f"{list(READABLE_EXTENSIONS)} (a dot, then the extension; .gz is allow_gzip)"
+            )
+        return lowered
 
 
 class DriftConfig(_Strict):
@@ -250,13 +267,7 @@ class StackConfig(_Strict):
     def _fits_aws(self) -> StackConfig:
         """Cross-field checks, all reported at once: the metric, every physical name, and what
         the features add to the stack against AWS's limits."""
-        problems = []
-        known = METRIC_DIRECTIONS[self.dataset.problem_type]
-        if self.metric.name not in known:
-            problems.append(
-                f"metric.name: {self.metric.name!r} is not a {self.dataset.problem_type} metric; "
-                f"choose one of {sorted(known)}"
-            )
+        problems = metric_problems(self.dataset.problem_type, self.metric.name)
         problems += aws_problems(
             self.names,
             [f.name for f in self.dataset.features],
@@ -283,6 +294,18 @@ class StackConfig(_Strict):
     @property
     def metric_greater_is_better(self) -> bool:
         return METRIC_DIRECTIONS[self.dataset.problem_type][self.metric.name]
+
+
+def metric_problems(problem_type: object, metric_name: object) -> list[str]:
+    """The metric against the problem type; plain values, so a config whose dataset does not
+    validate still gets this check (`parse_config`)."""
+    known = METRIC_DIRECTIONS.get(problem_type) if isinstance(problem_type, str) else None
+    if known is None or not isinstance(metric_name, str) or metric_name in known:
+        return []
+    return [
+        f"metric.name: {metric_name!r} is not a {problem_type} metric; "
+        f"choose one of {sorted(known)}"
+    ]
 
 
 _KEYED_LINE = re.compile(r"^(?P<key>[a-z_][a-z0-9_.]*): (?P<msg>.*)$", re.DOTALL)
@@ -325,8 +348,31 @@ def parse_config(raw: dict, *, source: str = "config") -> StackConfig:
         # The cross-field checks run only once every key validates; run the name and limit
         # checks anyway, so that one synth lists every problem.
         if not any(item["loc"] == () for item in error.errors()):
-            lines += [f"  {line}" for line in raw_aws_problems(raw)]
+            lines += [f"  {line}" for line in _raw_cross_problems(raw, error)]
         raise ConfigError(f"{source}: invalid config\n" + "\n".join(lines)) from None
+
+
+def _raw_cross_problems(raw: dict, error: ValidationError) -> list[str]:
+    """The cross-field checks of models whose own fields failed, so they did not run."""
+    dataset, metric = raw.get("dataset"), raw.get("metric")
+    dataset = dataset if isinstance(dataset, dict) else {}
+    problems = metric_problems(
+        dataset.get("problem_type"), metric.get("name") if isinstance(metric, dict) else None
+    )
+    if any(item["loc"][:1] == ("dataset",) and len(item["loc"]) > 1 for item in error.errors()):
+        features = dataset.get("features")
+        names = [
+            f["name"]
+            for f in (features if isinstance(features, list) else [])
+            if isinstance(f, dict) and isinstance(f.get("name"), str)
+        ]
+        problems += [
+            f"dataset.{line}"
+            for line in dataset_problems(
+                names, dataset.get("target"), dataset.get("problem_type"), dataset.get("classes")
+            )
+        ]
+    return problems + raw_aws_problems(raw)
 
 
 def load_config(path: Path) -> StackConfig:

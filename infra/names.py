@@ -12,6 +12,8 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
+from pipelines.metric_names import feature_token
+
 # The four Lambdas of the loop, by package name under functions/.
 FUNCTIONS = ("data_arrival", "pipeline_events", "deploy", "drift_retrain")
 # One EventBridge rule per arrow of the loop, plus the two schedules.
@@ -255,7 +257,15 @@ class PhysicalNames:
         return f"{self.prefix}-drift-score"
 
     def drift_feature_alarm(self, feature: str) -> str:
-        return f"{self.prefix}-drift-{feature}"
+        """`<prefix>-drift-<token>`: the feature's name where it is safe, else a slug and hash."""
+        return f"{self.prefix}-drift-{feature_token(feature)}"
+
+    def drift_alarm_features(self, features: Iterable[str]) -> dict[str, str | None]:
+        """Each drift alarm's name -> the feature it watches (None: the drift score alarm)."""
+        return {
+            self.drift_score_alarm: None,
+            **{self.drift_feature_alarm(f): f for f in features},
+        }
 
     def drift_alarms(self, features: Iterable[str]) -> list[str]:
         """Every alarm that retrains, matched by exact name (never by a prefix that another
@@ -280,8 +290,9 @@ class PhysicalNames:
 
     def problems(self, features: Sequence[str]) -> list[NameProblem]:
         """Every name AWS would refuse, and every alarm name two alarms would share. Feature
-        metrics (`feature_baseline_drift_<feature>`) cannot collide with `drift_score` or each
-        other, and a feature name (at most 63 characters) always makes a valid metric name."""
+        metrics (`feature_baseline_drift_<token>`) cannot collide with `drift_score`, collide
+        with each other exactly when their alarms do, and are always valid metric names
+        (pipelines/metric_names.py)."""
         found: list[NameProblem] = []
         feature_of = {self.drift_feature_alarm(f): f for f in features}
 
@@ -324,7 +335,7 @@ class PhysicalNames:
             found.append(
                 NameProblem(
                     f"two alarms would be named {name!r} (feature alarms are named "
-                    f"'{self.drift_feature_alarm('<feature>')}'): rename the feature",
+                    f"'{self.prefix}-drift-<feature>'): rename the feature",
                     feature_of.get(name),
                 )
             )

@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from infra.config import load_config
+from infra.config import ConfigError, load_config
 from infra.names import PhysicalNames
 from mlops.lineage import LineageError, lineage, parse_at, render
 
@@ -75,7 +75,9 @@ def cmd_status(args: argparse.Namespace) -> int:
         )
     except sm.exceptions.ClientError:
         print(f"Endpoint {names.endpoint}: not deployed yet")
-    drift_alarms = load_config(Path(args.config)).drift_alarm_names
+    config = load_config(Path(args.config))
+    drift_alarms = config.drift_alarm_names
+    feature_of = config.names.drift_alarm_features(f.name for f in config.dataset.features)
     # At most 100 names per call; the drift rule's pattern size keeps the list shorter.
     alarms = (
         make("cloudwatch")
@@ -83,7 +85,12 @@ def cmd_status(args: argparse.Namespace) -> int:
         .get("MetricAlarms", [])
     )
     # Filtered here too: not every implementation of the API applies StateValue to names.
-    alarming = [a["AlarmName"] for a in alarms if a.get("StateValue") == "ALARM"]
+    alarming = [
+        a["AlarmName"]
+        + (f" (feature {feature_of[a['AlarmName']]!r})" if feature_of.get(a["AlarmName"]) else "")
+        for a in alarms
+        if a.get("StateValue") == "ALARM"
+    ]
     print(f"Drift alarms in ALARM: {', '.join(alarming) or 'none'}")
     return 0
 
@@ -213,7 +220,11 @@ def parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
     args = parser().parse_args(argv)
-    return args.run(args)
+    try:
+        return args.run(args)
+    except ConfigError as error:  # the config names every problem; a traceback adds nothing
+        print(f"error: {error}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

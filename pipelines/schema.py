@@ -7,14 +7,50 @@ neither `infra/` nor `functions/` is shipped. It depends on pydantic only.
 from __future__ import annotations
 
 import json
-from typing import Literal
+import unicodedata
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
 FeatureKind = Literal["numeric", "categorical"]
 ProblemType = Literal["classification", "regression"]
 
-_NAME_PATTERN = r"^[A-Za-z_][A-Za-z0-9_.\-]{0,62}$"
+# Column names are taken as the data has them (`mean radius`, `revenue/visit`, `âge`): any
+# printable text. Names that reach AWS are derived from them (pipelines/metric_names.py).
+MAX_NAME_LENGTH = 255
+
+
+def column_name_problem(name: str) -> str | None:
+    """Why `name` cannot name a column, or None. Only what no file could match is refused."""
+    if not name:
+        return "a column name cannot be empty"
+    if len(name) > MAX_NAME_LENGTH:
+        return f"{name[:40]!r}... is {len(name)} characters; at most {MAX_NAME_LENGTH}"
+    if name != name.strip():
+        return (
+            f"{name!r} starts or ends with whitespace, which CSV readers and people lose; "
+            f"write {name.strip()!r}"
+        )
+    unprintable = sorted({c for c in name if unicodedata.category(c) in ("Cc", "Cf", "Zl", "Zp")})
+    if unprintable:
+        codes = ", ".join(f"U+{ord(c):04X}" for c in unprintable)
+        return f"{name!r} holds control or invisible characters ({codes})"
+    if unicodedata.normalize("NFC", name) != name:
+        return (
+            f"{name!r} is not in Unicode NFC form (letters and accents stored apart); "
+            "write it composed, as most editors do"
+        )
+    return None
+
+
+def _column_name(name: str) -> str:
+    problem = column_name_problem(name)
+    if problem:
+        raise ValueError(problem)
+    return name
+
+
+ColumnName = Annotated[str, AfterValidator(_column_name)]
 
 
 class Feature(BaseModel):
@@ -23,7 +59,7 @@ class Feature(BaseModel):
     # NaN and infinity read from JSON would make every bound check pass or fail silently.
     model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
-    name: str = Field(pattern=_NAME_PATTERN)
+    name: ColumnName
     type: FeatureKind
     min: float | None = None
     max: float | None = None
@@ -35,14 +71,20 @@ class Feature(BaseModel):
 
     @model_validator(mode="after")
     def _check_kind_specific(self) -> Feature:
+        problems = []
         if self.type == "categorical" and (self.min is not None or self.max is not None):
-            raise ValueError(f"feature {self.name!r}: min/max apply to numeric features")
+            problems.append(
+                f"min: min and max apply to numeric features; {self.name!r} is categorical"
+            )
         if self.type == "numeric" and self.categories is not None:
-            raise ValueError(f"feature {self.name!r}: categories apply to categorical features")
+            problems.append(
+                f"categories: apply to categorical features, and {self.name!r} is numeric"
+            )
         if self.min is not None and self.max is not None and self.min > self.max:
-            raise ValueError(f"feature {self.name!r}: min {self.min} is above max {self.max}")
+            problems.append(f"min: {self.min} is above max {self.max} for {self.name!r}")
         if self.categories is not None:
-            _unique("categories", self.categories)
+            problems += _repeated("categories", self.categories)
+        _raise_all(problems)
         return self
 
 
@@ -51,7 +93,7 @@ class DatasetSchema(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
-    target: str = Field(pattern=_NAME_PATTERN)
+    target: ColumnName
     problem_type: ProblemType
     features: tuple[Feature, ...] = Field(min_length=1)
     # Class labels for classification; Validate rejects a target value outside them. One class
@@ -62,16 +104,11 @@ class DatasetSchema(BaseModel):
 
     @model_validator(mode="after")
     def _check_columns(self) -> DatasetSchema:
-        names = [f.name for f in self.features]
-        duplicated = sorted({n for n in names if names.count(n) > 1})
-        if duplicated:
-            raise ValueError(f"feature names must be unique, repeated: {duplicated}")
-        if self.target in names:
-            raise ValueError(f"target {self.target!r} is also listed as a feature")
-        if self.problem_type == "regression" and self.classes is not None:
-            raise ValueError("classes apply to classification only")
-        if self.classes is not None:
-            _unique("classes", self.classes)
+        _raise_all(
+            dataset_problems(
+                [f.name for f in self.features], self.target, self.problem_type, self.classes
+            )
+        )
         return self
 
     @property
@@ -87,7 +124,34 @@ class DatasetSchema(BaseModel):
         return json.dumps(self.model_dump(mode="json", exclude_none=True), sort_keys=True)
 
 
-def _unique(what: str, values: tuple[str, ...]) -> None:
-    repeated = sorted({v for v in values if values.count(v) > 1})
-    if repeated:
-        raise ValueError(f"{what}: must be unique, repeated: {repeated}")
+def dataset_problems(
+    names: list[str], target: object, problem_type: object, classes: object
+) -> list[str]:
+    """The checks across a dataset's keys, every problem at once as "<key>: <message>" lines.
+    Plain values, so that a dataset whose fields do not all validate is still checked."""
+    problems = _repeated("features", names, what="feature names")
+    if target in names:
+        problems.append(
+            f"target: {target!r} is also listed as a feature (features.{names.index(target)}.name)"
+        )
+    if problem_type == "regression" and classes is not None:
+        problems.append(
+            f"classes: apply to classification only, and problem_type is regression "
+            f"(got {list(classes) if isinstance(classes, list | tuple) else classes!r})"
+        )
+    if isinstance(classes, list | tuple) and all(isinstance(c, str) for c in classes):
+        problems += _repeated("classes", list(classes))
+    return problems
+
+
+def _repeated(key: str, values: tuple[str, ...] | list[str], what: str = "") -> list[str]:
+    repeated = sorted({v for v in values if list(values).count(v) > 1})
+    if not repeated:
+        return []
+    return [f"{key}: {what or key} must be unique, repeated: {repeated}"]
+
+
+def _raise_all(problems: list[str]) -> None:
+    """One error for several problems; `infra.config` gives each line its full key."""
+    if problems:
+        raise ValueError("\n".join(problems))

@@ -16,9 +16,7 @@ from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
 from infra.names import PhysicalNames
-
-DRIFT_SCORE_METRIC = "drift_score"
-FEATURE_DRIFT_METRIC = "feature_baseline_drift_{feature}"
+from pipelines.metric_names import DRIFT_SCORE_METRIC, feature_drift_metric, feature_token
 
 
 def alarm_arn_pattern(stack: Stack, prefix: str) -> str:
@@ -147,11 +145,12 @@ class DriftAlarms(Construct):
         )
         self.feature_alarms = {
             feature: alarm(
-                f"Feature-{feature}",
+                # A construct id cannot hold "/", and the feature's name may.
+                f"Feature-{feature_token(feature)}",
                 names.drift_feature_alarm(feature),
-                FEATURE_DRIFT_METRIC.format(feature=feature),
+                feature_drift_metric(feature),
                 threshold,
-                f"Drift of {feature}",
+                f"Drift of feature {feature!r}",
             )
             for feature, threshold in feature_thresholds.items()
         }

@@ -9,8 +9,8 @@ from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_lambda as lambda_
 from constructs import Construct
 
-from infra.constructs.alarms import DRIFT_SCORE_METRIC, FEATURE_DRIFT_METRIC
 from infra.names import PhysicalNames
+from pipelines.metric_names import DRIFT_SCORE_METRIC, feature_drift_metric
 
 PIPELINE_NAMESPACE = "AWS/Sagemaker/ModelBuildingPipeline"
 
@@ -85,7 +85,7 @@ class LoopDashboard(Construct):
             ),
             cloudwatch.GraphWidget(
                 title="Drift per feature",
-                left=[drift_metric(FEATURE_DRIFT_METRIC.format(feature=f), f) for f in features],
+                left=[drift_metric(feature_drift_metric(f), f) for f in features],
                 right=[drift_metric(DRIFT_SCORE_METRIC, "drift_score")],
                 width=12,
             ),

@@ -192,8 +192,14 @@ class MlopsStack(Stack):
                 "ALLOWED_EXTENSIONS": json.dumps(list(config.data.allowed_extensions)),
                 "ALLOW_GZIP": "true" if config.data.allow_gzip else "false",
                 "MAX_OBJECT_BYTES": str(config.data.max_object_mb * 1024 * 1024),
+                "MAX_UNCOMPRESSED_BYTES": str(config.data.max_uncompressed_mb * 1024 * 1024),
+                "MAX_DECOMPRESSION_RATIO": str(config.data.max_decompression_ratio),
                 "IDEMPOTENCY_TTL_SECONDS": str(24 * 3600),
             },
+            # CPU comes with memory (about 0.6 vCPU at 1024 MB): a gzip object is decompressed
+            # whole to count its true size, up to data.max_uncompressed_mb within the timeout.
+            # https://docs.aws.amazon.com/lambda/latest/dg/configuration-memory.html
+            memory_size=1024,
         )
         pipeline_events = function(
             "pipeline_events",

@@ -12,14 +12,13 @@ from typing import Any
 import pandas as pd
 
 from pipelines.drift import DriftReport, ReferenceProfile, check_drift
+from pipelines.metric_names import DRIFT_SCORE_METRIC, feature_drift_metric, feature_drift_metrics
 from pipelines.steps.capture import parse_time
 
 STATUS_NO_LIVE_MODEL = "no_live_model"
 STATUS_NO_DATA = "no_data"
 STATUS_DRIFT = "drift"
 STATUS_OK = "ok"
-DRIFT_SCORE_METRIC = "drift_score"
-FEATURE_METRIC_PREFIX = "feature_baseline_drift_"
 TIME_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
 KEY_TIME_FORMAT = "%Y%m%dT%H%M%SZ"  # the report's folder name: sortable and safe in any path
 
@@ -70,6 +69,8 @@ def drift_report(
     )
     out = dict(report)
     out["drift"] = result.to_dict()
+    # The CloudWatch metric of each feature, whose name may differ from the feature's.
+    out["feature_metrics"] = feature_drift_metrics(result.features)
     if result.n_current == 0:
         out.update(status=STATUS_NO_DATA, message="no captured requests in the window")
     else:
@@ -88,9 +89,9 @@ def metric_data(
         if not feature.evaluated:
             continue
         if feature.statistic is not None:
-            values[FEATURE_METRIC_PREFIX + name] = float(feature.statistic)
+            values[feature_drift_metric(name)] = float(feature.statistic)
         elif feature.drifted:  # e.g. numbers turned into text: no distance, but surely drift
-            values[FEATURE_METRIC_PREFIX + name] = 1.0
+            values[feature_drift_metric(name)] = 1.0
     dimension_sets = [[{"Name": "EndpointName", "Value": endpoint}]]
     if model_version:
         dimension_sets.append(

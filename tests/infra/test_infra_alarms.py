@@ -2,7 +2,17 @@
 
 from __future__ import annotations
 
+import json
+import re
+from pathlib import Path
+
+import pytest
 from aws_cdk.assertions import Match
+
+from infra.names import RULES_BY_KIND
+from pipelines.metric_names import feature_drift_metric
+
+REPO = Path(__file__).resolve().parents[2]
 
 
 def _alarms(dev) -> dict[str, dict]:
@@ -16,6 +26,7 @@ def test_one_drift_alarm_per_feature_and_one_on_the_score(dev):
     alarms = _alarms(dev)
     prefix = dev.config.prefix
     for feature in dev.config.dataset.features:
+        # Names of [A-Za-z0-9_.-] are their own tokens: these alarms keep the names they had.
         alarm = alarms[f"{prefix}-drift-{feature.name}"]
         assert alarm["MetricName"] == f"feature_baseline_drift_{feature.name}"
         assert alarm["Namespace"] == f"{prefix}/Drift"
@@ -125,3 +136,45 @@ def test_alarms_may_use_the_key_of_the_encrypted_topic(dev):
     }
     (topic,) = dev.resources("AWS::SNS::Topic").values()
     assert topic["Properties"]["TopicName"] == f"{prefix}-notifications"
+
+
+USER_NAMES = ["mean radius", "revenue/visit", "âge"]
+
+
+@pytest.fixture(scope="module")
+def user_named(synthesize):
+    """dev.json with features named as the data names them."""
+    raw = json.loads((REPO / "config/dev.json").read_text())
+    for feature, name in zip(raw["dataset"]["features"], USER_NAMES, strict=False):
+        feature["name"] = name
+    return synthesize("user-names", raw)
+
+
+def test_alarms_of_features_named_as_users_name_them_are_valid_and_found(user_named):
+    alarms = _alarms(user_named)
+    config = user_named.config
+    names = config.names
+    for feature in USER_NAMES:
+        name = names.drift_feature_alarm(feature)
+        alarm = alarms[name]
+        assert re.fullmatch(r"[A-Za-z0-9_.-]{1,255}", name), name
+        assert RULES_BY_KIND["alarm"].problem(name) is None
+        assert alarm["MetricName"] == feature_drift_metric(feature)
+        assert re.fullmatch(r"[A-Za-z0-9_.-]{1,255}", alarm["MetricName"])
+        assert repr(feature) in alarm["AlarmDescription"]
+    # The drift rule and drift_retrain match exactly these alarms.
+    rule = next(
+        r["Properties"]
+        for r in user_named.resources("AWS::Events::Rule").values()
+        if r["Properties"].get("Name") == names.rule("drift-alarm")
+    )
+    matched = rule["EventPattern"]["detail"]["alarmName"]
+    function = next(
+        f["Properties"]
+        for f in user_named.resources("AWS::Lambda::Function").values()
+        if f["Properties"]["FunctionName"] == names.function("drift_retrain")
+    )
+    env = json.loads(function["Environment"]["Variables"]["DRIFT_ALARM_NAMES"])
+    for feature in USER_NAMES:
+        assert names.drift_feature_alarm(feature) in matched
+        assert names.drift_feature_alarm(feature) in env

@@ -31,6 +31,8 @@ CONTRACT_ENV = {
         "ALLOWED_EXTENSIONS",
         "ALLOW_GZIP",
         "MAX_OBJECT_BYTES",
+        "MAX_UNCOMPRESSED_BYTES",
+        "MAX_DECOMPRESSION_RATIO",
         "IDEMPOTENCY_TTL_SECONDS",
     },
     "pipeline-events": {
@@ -117,6 +119,10 @@ def test_data_arrival_knows_the_schema_columns_and_limits(dev):
     env = props["Environment"]["Variables"]
     assert json.loads(env["SCHEMA_COLUMNS"]) == list(dev.config.dataset.columns)
     assert int(env["MAX_OBJECT_BYTES"]) == dev.config.data.max_object_mb * 1024 * 1024
+    data = dev.config.data
+    assert int(env["MAX_UNCOMPRESSED_BYTES"]) == data.max_uncompressed_mb * 1024 * 1024
+    assert int(env["MAX_DECOMPRESSION_RATIO"]) == data.max_decompression_ratio
+    assert json.loads(env["ALLOWED_EXTENSIONS"]) == [".csv", ".parquet"]
     assert env["INCOMING_PREFIX"] == "incoming/"
 
 
@@ -215,3 +221,15 @@ def test_function_logs_are_encrypted_and_retained(dev):
     for group in groups.values():
         assert group["Properties"]["RetentionInDays"] == 90
         assert "KmsKeyId" in group["Properties"]
+
+
+def test_data_arrival_has_the_cpu_to_decompress_its_largest_gzip_in_time(dev):
+    function = next(
+        f["Properties"]
+        for f in dev.resources("AWS::Lambda::Function").values()
+        if f["Properties"]["FunctionName"] == dev.config.names.function("data_arrival")
+    )
+    # ~230 MB/s of zlib output at 1024 MB (0.58 vCPU; ~400 MB/s on a full core, measured with
+    # functions/data_arrival/gzip_scan.py): the config's largest bound (4096 MB) in ~18 s,
+    # within the 60 s timeout less the 10 s the function keeps for quarantining.
+    assert function["MemorySize"] >= 1024 and function["Timeout"] >= 60

@@ -268,3 +268,10 @@ def test_a_footer_cut_inside_the_schema_is_invalid_not_a_crash():
         mangled = data[:-8] + claimed.to_bytes(4, "little") + b"PAR1"
         result = read_columns(Ranges(mangled), len(mangled))
         assert isinstance(result, list) or result.reason == "parquet_invalid"
+
+
+def test_a_scan_that_runs_out_of_time_is_a_named_rejection_not_a_timeout():
+    body = gzip.compress(b"x,y\n" + "".join(f"{i},{i}\n" for i in range(300_000)).encode())
+    rejection = scan_gzip(io.BytesIO(body), len(body), LIMITS, out_of_time=lambda: True)
+    assert rejection.reason == "check_time_exceeded"
+    assert rejection.details["uncompressed_bytes_read"] > 0

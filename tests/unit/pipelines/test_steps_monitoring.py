@@ -141,3 +141,24 @@ def test_code_bundle_is_deterministic(tmp_path):
         assert {m.mtime for m in tar.getmembers()} == {946684800}
     assert "pipelines/entrypoints/validate.py" in names and "requirements.txt" in names
     assert names == sorted(names) and not any("__pycache__" in n for n in names)
+
+
+def test_metrics_of_features_named_as_users_name_them_are_what_their_alarms_watch():
+    from infra.names import PhysicalNames
+    from pipelines.metric_names import feature_drift_metric
+
+    renamed = {"tenure_months": "mean radius", "monthly_charges": "revenue/visit"}
+    kinds = {"mean radius": "numeric", "revenue/visit": "numeric"}
+    reference = generate_churn(2000, seed=1)[list(renamed)].rename(columns=renamed)
+    current = generate_churn(1000, seed=2, drift=True)[list(renamed)].rename(columns=renamed)
+    profile = build_profile([reference], kinds)
+    base = {"endpoint_name": "ep", "model_version": "1", "window_end": "2026-01-01T11:00:00Z"}
+    report, result = drift_report(base, profile, [current], thresholds={}, default_threshold=0.1)
+    _, end = window_bounds("2026-01-01T11:00:00Z", 60)
+    names = {d["MetricName"] for d in metric_data(result, "ep", "1", end)}
+    assert names == {"drift_score", *(feature_drift_metric(f) for f in kinds)}
+    assert all(n.isascii() and " " not in n and "/" not in n for n in names)
+    # The report maps each metric back to its feature, as the stack's alarm does.
+    assert report["feature_metrics"] == {f: feature_drift_metric(f) for f in kinds}
+    alarms = PhysicalNames("p-dev").drift_alarm_features(kinds)
+    assert sorted(f for f in alarms.values() if f) == sorted(kinds)
