@@ -10,7 +10,7 @@ export AWS_DEFAULT_REGION ?= us-east-1
 export SAGEMAKER_VALIDATE_ROLE := false
 export CDK_DISABLE_CLI_TELEMETRY := true
 
-.PHONY: install demo summary test synth lint bench-drift bench-cold-start bench-loop bench-authorize local-up clean
+.PHONY: install demo summary test synth lint bench-drift bench-cold-start bench-loop bench-authorize bench-arrival-gzip local-up clean
 
 install: $(VENV)/.installed node_modules/.installed
 
@@ -57,6 +57,9 @@ bench-loop: install
 
 bench-authorize: install
 	$(PY) -m benchmarks.authorize --config $(CONFIG)
+
+bench-arrival-gzip: install
+	$(PY) -m benchmarks.arrival_gzip
 
 local-up: install
 	$(VENV)/bin/mlops local up --config $(CONFIG)

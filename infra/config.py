@@ -97,8 +97,9 @@ class DataConfig(_Strict):
     allow_gzip: bool = True
     max_object_mb: int = Field(default=512, ge=1, le=5 * 1024 * 1024)
     # What one gzip object may expand to. data_arrival decompresses each gzip object once, in
-    # chunks, to count it (the trailer cannot tell): its 60 s and 1 vCPU-share bound the work,
-    # so the absolute bound stays within what it decompresses in that time.
+    # chunks, to count it (the trailer cannot tell); its timeout and CPU (1024 MB, about 0.6
+    # vCPU) bound that work, so the absolute bound stays within what it decompresses in time
+    # (benchmarks/arrival_gzip).
     max_uncompressed_mb: int = Field(default=2048, ge=1, le=4096)
     max_decompression_ratio: int = Field(default=100, ge=2, le=_DEFLATE_MAX_RATIO)
     quarantine_expiry_days: int = Field(default=90, ge=1)
@@ -268,6 +269,7 @@ class StackConfig(_Strict):
         """Cross-field checks, all reported at once: the metric, every physical name, and what
         the features add to the stack against AWS's limits."""
         problems = metric_problems(self.dataset.problem_type, self.metric.name)
+        problems += columns_problems(self.dataset.columns)
         problems += aws_problems(
             self.names,
             [f.name for f in self.dataset.features],
@@ -294,6 +296,20 @@ class StackConfig(_Strict):
     @property
     def metric_greater_is_better(self) -> bool:
         return METRIC_DIRECTIONS[self.dataset.problem_type][self.metric.name]
+
+
+def columns_problems(columns: tuple[str, ...]) -> list[str]:
+    """The column names against what data_arrival's environment can carry."""
+    size = quotas.schema_columns_bytes(columns)
+    room = quotas.LAMBDA_ENVIRONMENT_MAX_BYTES - quotas.LAMBDA_ENVIRONMENT_MARGIN_BYTES
+    if size <= room:
+        return []
+    return [
+        f"dataset.features: the {len(columns)} column names take {size} bytes in data_arrival's "
+        f"SCHEMA_COLUMNS (JSON; a non-ASCII character takes 6); Lambda allows "
+        f"{quotas.LAMBDA_ENVIRONMENT_MAX_BYTES} bytes of environment variables in all "
+        f"({quotas.LAMBDA_QUOTA_URL}), {room} of them for the names: use shorter names"
+    ]
 
 
 def metric_problems(problem_type: object, metric_name: object) -> list[str]:

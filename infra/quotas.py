@@ -25,6 +25,19 @@ TEMPLATE_QUOTA_URL = (
 UNRESERVED_CONCURRENCY_MIN = 100
 CONCURRENCY_URL = "https://docs.aws.amazon.com/lambda/latest/api/API_PutFunctionConcurrency.html"
 
+# https://docs.aws.amazon.com/lambda/latest/dg/gettingstarted-limits.html: a function's
+# environment variables take at most 4 KB in all. data_arrival carries the column names
+# (SCHEMA_COLUMNS, JSON); its other variables take under 1 KB, left as the margin.
+LAMBDA_ENVIRONMENT_MAX_BYTES = 4096
+LAMBDA_ENVIRONMENT_MARGIN_BYTES = 1024
+LAMBDA_QUOTA_URL = "https://docs.aws.amazon.com/lambda/latest/dg/gettingstarted-limits.html"
+
+
+def schema_columns_bytes(columns: Sequence[str]) -> int:
+    """What SCHEMA_COLUMNS takes in data_arrival's environment (the stack writes json.dumps)."""
+    return len(json.dumps(list(columns)).encode())
+
+
 # What the synthesized template holds (tests/infra pins these to cdk synth): every resource but
 # the per-feature ones, and what each feature and each optional part adds.
 FIXED_RESOURCES = 61

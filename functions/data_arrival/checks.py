@@ -31,6 +31,8 @@ HEAD_BYTES = 64 * 1024
 _SHOWN_ROWS = 5
 # pandas writes a non-default index to Parquet as these columns and reads them back as the index.
 _PANDAS_INDEX = re.compile(r"__index_level_\d+__")
+# Binary formats a text check would only call "not UTF-8": say what the object is instead.
+_MAGIC = ((b"\x1f\x8b", "gzip", "<name>.csv.gz"), (b"PAR1", "Parquet", "<name>.parquet"))
 
 
 @dataclass(frozen=True)
@@ -83,7 +85,14 @@ def check_head(
 
     `complete` says the sample is the whole object (so a missing newline is not truncation).
     """
-    extension, _ = split_extension(key)
+    extension, gzipped = split_extension(key)
+    for magic, looks_like, name in _MAGIC:
+        if sample.startswith(magic) and not gzipped:
+            return Rejection(
+                "extension_mismatch",
+                f"the object is {looks_like} data but named .{extension}: name it {name}",
+                {"extension": extension, "looks_like": looks_like},
+            )
     if sample.startswith(codecs.BOM_UTF8):
         # A BOM glues itself to the first column name in most CSV readers; ask for a clean file.
         return Rejection("utf8_bom", "the object starts with a UTF-8 byte order mark")

@@ -150,3 +150,14 @@ def test_allowed_extensions_are_readable_formats_in_lower_case():
     config["data"]["allowed_extensions"] = [".CSV", ".Parquet"]
     assert parse_config(config).data.allowed_extensions == (".csv", ".parquet")
     assert parse_config({**_dev(), "data": {}}).data.allowed_extensions == (".csv", ".parquet")
+
+
+def test_column_names_too_long_for_the_lambda_environment_are_refused():
+    config = _dev()
+    config["dataset"]["features"] = [
+        {"name": f"{i:02d} " + "é" * 200, "type": "numeric"} for i in range(3)
+    ]
+    with pytest.raises(ConfigError) as error:
+        parse_config(config)
+    assert "dataset.features: the 4 column names take" in str(error.value)
+    assert "4096 bytes of environment variables" in str(error.value)

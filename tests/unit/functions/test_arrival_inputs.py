@@ -275,3 +275,13 @@ def test_a_scan_that_runs_out_of_time_is_a_named_rejection_not_a_timeout():
     rejection = scan_gzip(io.BytesIO(body), len(body), LIMITS, out_of_time=lambda: True)
     assert rejection.reason == "check_time_exceeded"
     assert rejection.details["uncompressed_bytes_read"] > 0
+
+
+@pytest.mark.parametrize(
+    ("body", "looks_like"),
+    [(gzip.compress(b"x,y\n1,2\n"), "gzip"), (_parquet(pa.table({"x": [1], "y": [2]})), "Parquet")],
+)
+def test_a_binary_format_under_a_csv_name_is_named_for_what_it_is(body, looks_like):
+    rejection = check_head("incoming/a.csv", body, True, SETTINGS)
+    assert rejection.reason == "extension_mismatch"
+    assert rejection.details == {"extension": "csv", "looks_like": looks_like}
