@@ -8,7 +8,7 @@ hyperparameters `sagemaker_submit_directory` (the code bundle, unpacked to /opt/
 
 with the other hyperparameters as `--name value` and the data in SM_CHANNEL_TRAIN and
 SM_CHANNEL_VALIDATION. Everything in SM_MODEL_DIR becomes model.tar.gz: model.joblib,
-metadata.json and code/inference.py (the serving handlers).
+metadata.json and code/ (inference.py, the serving handlers, and the two modules beside it).
 """
 
 from __future__ import annotations
@@ -86,7 +86,7 @@ def main(argv: list[str] | None = None) -> None:
         name = "accuracy" if schema.problem_type == "classification" else "r2"
         # A line the training job's metric definitions can pick up from the log.
         log(f"validation_{name}={score:.6f}")
-    save_model(estimator, model_metadata(schema, params), args.model_dir)
+    save_model(estimator, model_metadata(schema, params, train), args.model_dir)
     log(f"trained {params.algorithm} on {len(train)} rows in {time.perf_counter() - started:.2f}s")
 
 

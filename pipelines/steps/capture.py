@@ -17,7 +17,8 @@ from datetime import UTC, datetime, timedelta
 
 import pandas as pd
 
-from pipelines.steps.inference import CSV, align_features, parse_body
+from pipelines.steps.serving_features import align_features
+from pipelines.steps.serving_input import CSV, RequestError, parse_body
 
 _ERROR_SAMPLES = 5
 
@@ -82,7 +83,7 @@ def parse_capture_lines(
                 plain_csv.extend(r for r in text.splitlines() if r.strip())
             else:
                 frames.append(align_features(parse_body(text, content_type), metadata))
-        except (ValueError, KeyError, TypeError) as exc:
+        except (RequestError, ValueError, KeyError, TypeError) as exc:
             out.n_skipped += 1
             if len(out.errors) < _ERROR_SAMPLES:
                 out.errors.append(f"line {number}: {type(exc).__name__}: {exc}")
@@ -93,11 +94,28 @@ def parse_capture_lines(
             out.n_skipped += len(rows) - len(good)
             out.errors.append(f"{len(rows) - len(good)} CSV row(s) without {len(features)} values")
         if good:
-            raw = pd.DataFrame(good).replace("", None)
-            frames.append(align_features(raw, metadata))
+            frames.extend(_typed_rows(pd.DataFrame(good).replace("", None), metadata, out))
     columns = list(features)
     out.frame = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=columns)
     return out
+
+
+def _typed_rows(raw: pd.DataFrame, metadata: dict, out: CaptureRows) -> list[pd.DataFrame]:
+    """The rows typed in one go; when some do not fit (captured by an older, laxer model), row
+    by row, skipping those."""
+    try:
+        return [align_features(raw, metadata)]
+    except ValueError:
+        pass
+    frames = []
+    for _, row in raw.iterrows():
+        try:
+            frames.append(align_features(row.to_frame().T.reset_index(drop=True), metadata))
+        except ValueError as exc:
+            out.n_skipped += 1
+            if len(out.errors) < _ERROR_SAMPLES:
+                out.errors.append(f"CSV row: {exc}")
+    return frames
 
 
 def _decode(data: Mapping[str, str]) -> str:

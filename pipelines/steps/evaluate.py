@@ -52,7 +52,10 @@ def evaluate_model(
     seed: int = 0,
 ) -> dict[str, Any]:
     check_metric(metric, schema)
-    predictions = inference.predict_fn(test[[f.name for f in schema.features]], model)
+    # A held-out row may hold a category the training split never saw: the endpoint refuses it
+    # (serving_features.py), but the estimator scores it (its encoder ignores unknown ones).
+    scoring = {**model, "metadata": {**model["metadata"], "categories": {}}}
+    predictions = inference.predict_fn(test[[f.name for f in schema.features]], scoring)
     y = test[schema.target]
     if schema.problem_type == "regression":
         y_pred = np.array([p["prediction"] for p in predictions])

@@ -1,14 +1,13 @@
 """Inference handlers for the SageMaker scikit-learn serving container.
 
-Train copies this file into `model.tar.gz` as `code/inference.py` (the model's environment sets
-`SAGEMAKER_PROGRAM=inference.py`), so it must stand alone: numpy, pandas and joblib only, which
-the container has, and nothing from `pipelines` (the package is not shipped with the model).
+Train copies this file and its two siblings into `model.tar.gz` under `code/` (the model's
+environment sets `SAGEMAKER_PROGRAM=inference.py`), so they must stand alone: numpy, pandas and
+joblib only, which the container has, and nothing from `pipelines` (the package is not shipped
+with the model).
 
-Accepted requests:
-- `text/csv`: rows of feature values in the schema's feature order, with or without a header row
-  (a header may list the features in any order); this is also what data capture records.
-- `application/json`: `{"instances": [...]}` or a bare list, of records (`{"feature": value}`)
-  or of lists in feature order; a single record object is one row.
+Requests (`serving_input.py` reads the body, `serving_features.py` types it by the model's
+schema): `text/csv` or `application/json`, the same values giving the same predictions in
+either; a value that cannot be its feature's type, or an unknown category, is refused.
 
 Responses (`Accept`): `application/json` gives `{"predictions": [{"label", "score",
 "probabilities"}]}` for classification or `[{"prediction"}]` for regression; `text/csv` gives
@@ -21,13 +20,12 @@ Invocation5XXErrors metric (and the rollback alarm on it) counts.
 
 from __future__ import annotations
 
-import csv
-import io
+import importlib.util
 import json
-import math
 import os
-import re
 import sys
+from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 import joblib
@@ -36,39 +34,38 @@ import pandas as pd
 
 MODEL_FILE = "model.joblib"
 METADATA_FILE = "metadata.json"
-CSV = "text/csv"
-JSON = "application/json"
-# `{"instances": [[...]]}` is 3 levels deep; anything much deeper is not a request we accept,
-# and json.loads recurses once per level (a deep enough body is a RecursionError, a 500).
-MAX_JSON_DEPTH = 5
-# A float holds at most 309 integer digits; int() of more than 4300 digits raises besides.
-_MAX_INT_DIGITS = 309
-_JSON_STRING = re.compile(r'"(?:[^"\\]|\\.)*"')
-_NOT_BRACKET = re.compile(r"[^\[\]{}]+")
-
-try:
-    # The toolkit's transformer answers a BaseInferenceToolkitError with its status_code and any
-    # other exception with a 500 (https://github.com/aws/sagemaker-inference-toolkit,
-    # src/sagemaker_inference/transformer.py and errors.py).
-    from sagemaker_inference.errors import GenericInferenceToolkitError as _StatusError
-except ImportError:  # not in this environment: an equivalent that carries the status
-
-    class _StatusError(Exception):  # type: ignore[no-redef]
-        def __init__(self, status_code: int, message: str | None = None, phrase=None) -> None:
-            self.status_code = status_code
-            self.message = message or "Invalid Request"
-            self.phrase = phrase or self.message
-            super().__init__(status_code, self.message, self.phrase)
+SIBLINGS = ("serving_input", "serving_features")
 
 
-class RequestError(_StatusError):
-    """The request is malformed: a 4xx with a message naming the problem and the value."""
+def _sibling(name: str) -> ModuleType:
+    """A module shipped beside this file in the model's code/ folder, loaded by its path under a
+    name of this copy's own, so two model versions served by one process (blue and green) each
+    use their own; the folder need not be on sys.path."""
+    unique = f"{__name__}__{name}"
+    if unique not in sys.modules:
+        spec = importlib.util.spec_from_file_location(
+            unique, Path(__file__).with_name(f"{name}.py")
+        )
+        if spec is None or spec.loader is None:
+            raise ImportError(f"no {name}.py beside {__file__}")
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[unique] = module
+        spec.loader.exec_module(module)
+    return sys.modules[unique]
 
-    def __init__(self, status_code: int, message: str) -> None:
-        super().__init__(status_code, message, message)
 
-    def __str__(self) -> str:
-        return self.message
+if __package__:  # imported from the repository, as pipelines.steps.inference
+    from pipelines.steps import serving_features, serving_input
+else:  # the model's code/ folder, imported as a top-level module
+    serving_input = _sibling("serving_input")
+    serving_features = _sibling("serving_features")
+
+CSV, JSON = serving_input.CSV, serving_input.JSON
+RequestError = serving_input.RequestError
+FeatureError = serving_features.FeatureError
+parse_body = serving_input.parse_body
+align_features = serving_features.align_features
+CODE_FILES = (Path(__file__), *(Path(__file__).with_name(f"{n}.py") for n in SIBLINGS))
 
 
 class Rejection:
@@ -126,8 +123,8 @@ def predict_fn(input_data: pd.DataFrame | Rejection, model: dict[str, Any]) -> A
     metadata = model["metadata"]
     try:
         frame = align_features(input_data, metadata)
-    except RequestError as error:
-        return _reject(error)
+    except FeatureError as error:
+        return _reject(RequestError(400, str(error)))
     estimator = model["estimator"]
     if metadata["problem_type"] == "regression":
         return [{"prediction": float(v)} for v in estimator.predict(frame)]
@@ -170,189 +167,3 @@ def output_fn(prediction: Any, accept: str) -> Any:
         RequestError(406, f"unsupported Accept type {accept!r}; use {CSV} or {JSON}")
     )
     return rejection.response()
-
-
-def parse_body(body: str | bytes, content_type: str) -> pd.DataFrame:
-    """A frame of raw values: named columns when the payload names them, else positions 0..n-1."""
-    kind = (content_type or "").split(";")[0].strip().lower()
-    if kind not in (CSV, JSON):
-        raise RequestError(415, f"unsupported content type {content_type!r}; use {CSV} or {JSON}")
-    text = _text(body)
-    if not text.strip():
-        raise RequestError(400, "empty request body: send at least one row")
-    return _parse_csv(text) if kind == CSV else _parse_json(text)
-
-
-def _text(body: str | bytes) -> str:
-    if isinstance(body, bytes | bytearray):
-        try:
-            return bytes(body).decode("utf-8")
-        except UnicodeDecodeError as exc:
-            bad = bytes(body)[exc.start : exc.start + 4]
-            raise RequestError(
-                400, f"request body is not valid UTF-8: byte {bad!r} at offset {exc.start}"
-            ) from None
-    if "\ufffd" in body:  # the Flask worker decodes text bodies with errors="replace"
-        raise RequestError(400, "request body is not valid UTF-8 (it holds U+FFFD)")
-    return body
-
-
-def _parse_csv(text: str) -> pd.DataFrame:
-    try:
-        # Everything as text: a header row must not coerce a numeric column to strings later.
-        return pd.read_csv(io.StringIO(text), header=None, dtype=str, skip_blank_lines=True)
-    except (pd.errors.ParserError, pd.errors.EmptyDataError, csv.Error) as exc:
-        raise RequestError(400, f"malformed CSV: {str(exc).strip()}") from None
-
-
-def _parse_json(text: str) -> pd.DataFrame:
-    if _too_deep(text):
-        raise RequestError(400, f"JSON nested more than {MAX_JSON_DEPTH} levels deep")
-    try:
-        payload = json.loads(
-            text, parse_int=_json_int, parse_float=_json_float, parse_constant=_json_constant
-        )
-    except json.JSONDecodeError as exc:
-        raise RequestError(400, f"malformed JSON: {exc}") from None
-    if isinstance(payload, dict) and "instances" in payload:
-        payload = payload["instances"]
-    if isinstance(payload, dict):
-        payload = [payload]
-    if not isinstance(payload, list):
-        raise RequestError(400, "JSON body must be a record, a list, or {'instances': [...]}")
-    if not payload:
-        raise RequestError(400, "empty request: the JSON instances list has no rows")
-    if all(isinstance(r, dict) for r in payload):
-        for i, record in enumerate(payload):
-            _scalars(i, record.items())
-        return pd.DataFrame.from_records(payload)
-    if all(isinstance(r, list) for r in payload):
-        widths = {len(r) for r in payload}
-        if len(widths) > 1:
-            raise RequestError(400, f"JSON rows differ in length: {sorted(widths)} values")
-        for i, row in enumerate(payload):
-            _scalars(i, enumerate(row))
-        return pd.DataFrame(payload)
-    raise RequestError(400, "JSON instances must all be records or all be lists")
-
-
-def _too_deep(text: str) -> bool:
-    """Whether brackets outside strings nest past MAX_JSON_DEPTH; stops at the first level too
-    many, so a 6 MB run of "[" costs no more than a shallow body."""
-    brackets = _NOT_BRACKET.sub("", _JSON_STRING.sub("", text))
-    depth = 0
-    for ch in brackets:
-        depth += 1 if ch in "[{" else -1
-        if depth > MAX_JSON_DEPTH:
-            return True
-    return False
-
-
-def _json_int(literal: str) -> int:
-    if len(literal.lstrip("-")) > _MAX_INT_DIGITS:
-        raise RequestError(
-            400, f"number {literal[:20]}... ({len(literal)} digits) does not fit a float"
-        )
-    return int(literal)
-
-
-def _json_float(literal: str) -> float:
-    value = float(literal)
-    if not math.isfinite(value):
-        raise RequestError(400, f"number {literal[:40]} does not fit a float")
-    return value
-
-
-def _json_constant(literal: str) -> float:
-    raise RequestError(400, f"{literal} is not a finite number; send null for a missing value")
-
-
-def _scalars(row: int, cells: Any) -> None:
-    for key, value in cells:
-        if isinstance(value, dict | list):
-            raise RequestError(
-                400, f"row {row}, {key!r}: a value must be a number, string or null, not {value!r}"
-            )
-
-
-def align_features(raw: pd.DataFrame, metadata: dict[str, Any]) -> pd.DataFrame:
-    """Name, order and type the columns the way the estimator was trained."""
-    features: list[str] = metadata["features"]
-    kinds: dict[str, str] = metadata["feature_kinds"]
-    frame = raw
-    if len(frame.columns) and all(isinstance(c, int | np.integer) for c in frame.columns):
-        first = [str(v).strip() for v in frame.iloc[0].tolist()] if len(frame) else []
-        if first and set(features) <= set(first):
-            frame = frame.iloc[1:].reset_index(drop=True)
-            frame.columns = first
-        elif len(frame.columns) == len(features):
-            frame = frame.set_axis(features, axis=1)
-        else:
-            raise RequestError(
-                400,
-                f"expected {len(features)} values per row ({', '.join(features)}), "
-                f"got {len(frame.columns)}",
-            )
-    names = [str(c) for c in frame.columns]
-    repeated = sorted({c for c in names if names.count(c) > 1})
-    if repeated:
-        raise RequestError(400, f"features given more than once: {', '.join(repeated)}")
-    missing = [f for f in features if f not in names]
-    unknown = [c for c in names if c not in features]
-    if missing or unknown:
-        got = "; ".join(
-            part
-            for part in (
-                f"missing {', '.join(missing)}" if missing else "",
-                f"unknown {', '.join(unknown)}" if unknown else "",
-            )
-            if part
-        )
-        raise RequestError(400, f"expected features {', '.join(features)}; got {got}")
-    if len(frame) == 0:
-        raise RequestError(400, "empty request: a header row but no values")
-    out = {}
-    for name in features:
-        col = frame[name]
-        if kinds[name] == "numeric":
-            out[name] = _numeric(name, col)
-        else:
-            out[name] = col.map(_category_text).astype(object)
-    return pd.DataFrame(out, columns=features)
-
-
-def _numeric(name: str, col: pd.Series) -> pd.Series:
-    """Numbers as floats; text that is no number is missing, a number past float's range is
-    refused (it would reach the estimator as infinity)."""
-    try:
-        values = pd.to_numeric(col, errors="coerce").astype(float)
-    except (OverflowError, TypeError, ValueError):
-        values = None
-    if values is not None and not np.isinf(values).any():
-        return values
-    for value in col:
-        if _out_of_range(value):
-            shown = (
-                str(value)
-                if len(str(value)) <= 40
-                else f"{str(value)[:20]}... ({len(str(value))} chars)"
-            )
-            raise RequestError(400, f"feature {name}: {shown} does not fit a finite float")
-    raise RequestError(400, f"feature {name}: values must be numbers")
-
-
-def _out_of_range(value: Any) -> bool:
-    try:
-        return math.isinf(float(value))
-    except OverflowError:
-        return True
-    except (TypeError, ValueError):
-        return False
-
-
-def _category_text(value: Any) -> Any:
-    if value is None or (not isinstance(value, str) and pd.isna(value)):
-        return np.nan
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))  # JSON 2 and CSV "2" are the same category
-    return str(value)

@@ -95,11 +95,14 @@ def fit_model(train: pd.DataFrame, schema: DatasetSchema, params: TrainParams) -
     return estimator
 
 
-def model_metadata(schema: DatasetSchema, params: TrainParams) -> dict[str, Any]:
+def model_metadata(
+    schema: DatasetSchema, params: TrainParams, train: pd.DataFrame | None = None
+) -> dict[str, Any]:
     classes = list(schema.classes) if schema.classes else None
     return {
         "features": [f.name for f in schema.features],
         "feature_kinds": dict(schema.feature_kinds),
+        "categories": serving_categories(schema, train),
         "target": schema.target,
         "problem_type": schema.problem_type,
         "classes": classes,
@@ -109,8 +112,27 @@ def model_metadata(schema: DatasetSchema, params: TrainParams) -> dict[str, Any]
     }
 
 
+def serving_categories(
+    schema: DatasetSchema, train: pd.DataFrame | None
+) -> dict[str, list[str] | None]:
+    """Per categorical feature, the categories the endpoint accepts: the schema's, or when it
+    lists none, those of the training frame (None without one: any text is accepted)."""
+    out: dict[str, list[str] | None] = {}
+    for feature in schema.features:
+        if feature.type != "categorical":
+            continue
+        if feature.categories is not None:
+            out[feature.name] = list(feature.categories)
+        elif train is not None:
+            out[feature.name] = sorted(str(v) for v in train[feature.name].dropna().unique())
+        else:
+            out[feature.name] = None
+    return out
+
+
 def save_model(estimator: Pipeline, metadata: dict[str, Any], model_dir: Path) -> Path:
-    """Write model.joblib, metadata.json and code/inference.py; SageMaker tars model_dir."""
+    """Write model.joblib, metadata.json and the serving code under code/; SageMaker tars
+    model_dir."""
     model_dir.mkdir(parents=True, exist_ok=True)
     joblib.dump(estimator, model_dir / inference.MODEL_FILE)
     (model_dir / inference.METADATA_FILE).write_text(
@@ -118,5 +140,6 @@ def save_model(estimator: Pipeline, metadata: dict[str, Any], model_dir: Path) -
     )
     code_dir = model_dir / "code"
     code_dir.mkdir(exist_ok=True)
-    shutil.copyfile(inference.__file__, code_dir / "inference.py")
+    for source in inference.CODE_FILES:
+        shutil.copyfile(source, code_dir / source.name)
     return model_dir

@@ -379,6 +379,19 @@ def test_malformed_requests_to_the_real_model_are_4xx_not_5xx(runtime, churn_ser
         ("1,2,3\n", "text/csv", 400, "expected 8 values per row"),
         (b"\xff\xfe1,2\n", "text/csv", 400, "not valid UTF-8"),
         ("1,2", "application/x-parquet", 415, "unsupported content type"),
+        ('[{"age": 41}]', "text/csv", 400, "the body is JSON but was sent as text/csv"),
+        (
+            "1,51.59,1,forty,36.3,one-year,wallet,west",
+            "text/csv",
+            400,
+            "row 0, feature age: 'forty' is not a number",
+        ),
+        (
+            '[[1, 51.59, 1, 41, 36.3, "one-year", "wallet", "mars"]]',
+            "application/json",
+            400,
+            "row 0, feature region: 'mars' is not a category of the model",
+        ),
     ]
     for body, content_type, status, message in malformed:
         with pytest.raises(client.exceptions.ModelError) as error:

@@ -1,4 +1,6 @@
+import importlib.util
 import json
+import sys
 
 import numpy as np
 import pytest
@@ -29,11 +31,23 @@ def test_split_is_reproducible_and_disjoint(churn_schema):
     assert not split_frame(frame, churn_schema, seed=5).train.equals(a.train)
 
 
-def test_model_dir_has_standalone_serving_code(churn_model):
-    _, _, model_dir = churn_model
-    code = (model_dir / "code" / "inference.py").read_text()
-    assert "from pipelines" not in code and "import pipelines" not in code
-    assert json.loads((model_dir / "metadata.json").read_text())["positive_class"] == "1"
+def test_model_dir_serves_without_the_pipelines_package(churn_model, monkeypatch):
+    # The container imports code/inference.py as a top-level module, with nothing of this
+    # repository installed: the handlers and the modules beside them must do with the archive.
+    model, splits, model_dir = churn_model
+    for name in [m for m in sys.modules if m == "pipelines" or m.startswith("pipelines.")]:
+        monkeypatch.setitem(sys.modules, name, None)  # importing any of them fails
+    spec = importlib.util.spec_from_file_location(
+        "_served_probe", model_dir / "code" / "inference.py"
+    )
+    served = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(served)
+    row = splits.test.drop(columns=["churned"]).head(1).to_csv(index=False, header=False)
+    answer = served.predict_fn(served.input_fn(row, "text/csv"), served.model_fn(str(model_dir)))
+    assert answer == inference.predict_fn(inference.input_fn(row, "text/csv"), model)
+    metadata = json.loads((model_dir / "metadata.json").read_text())
+    assert metadata["positive_class"] == "1"
+    assert metadata["categories"]["region"] == ["north", "south", "east", "west"]
 
 
 @pytest.mark.parametrize("with_header", [False, True])
