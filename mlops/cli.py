@@ -1,8 +1,10 @@
-"""The `mlops` command. `status`, `approve` and `lineage` work against a real AWS account with
-the user's credentials, or against the local runtime with `--endpoint-url`; `demo` and
-`local up` run the local runtime (the `local` install extra).
+"""The `mlops` command. `status`, `runs`, `approve` and `lineage` work against a real AWS account
+with the user's credentials, or against the local runtime with `--endpoint-url`, from any folder
+(mlops/stack.py finds the stack); `demo` and `local up` run the local runtime (the `local`
+install extra).
 
     mlops status
+    mlops runs --limit 10
     mlops approve --version 3
     mlops lineage --endpoint mlops-dev-endpoint --at 2026-11-21T10:00:00Z
 """
@@ -17,15 +19,16 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from infra.config import ConfigError, load_config
-from infra.names import PhysicalNames
+from botocore.exceptions import BotoCoreError, ClientError, EndpointConnectionError
+
+from infra.config import ConfigError
 from mlops.lineage import LineageError, lineage, parse_at, render
+from mlops.runs import Run, describe_run, recent_runs
+from mlops.stack import DEFAULT_CONFIG, Stack, StackError, find_stack
 
-DEFAULT_CONFIG = Path("config/dev.json")
 
-
-def _clients(args: argparse.Namespace) -> tuple[Any, PhysicalNames, str]:
-    """A client factory for AWS or the local runtime, the stage's names, its artifacts bucket."""
+def _clients(args: argparse.Namespace) -> tuple[Any, Stack]:
+    """A client factory for AWS or the local runtime, and the stack it talks to."""
     import boto3
 
     session = boto3.session.Session(region_name=args.region)
@@ -34,30 +37,30 @@ def _clients(args: argparse.Namespace) -> tuple[Any, PhysicalNames, str]:
     def make(service: str) -> Any:
         return session.client(service, **endpoint)
 
-    names = load_config(Path(args.config)).names
-    account = make("sts").get_caller_identity()["Account"]
-    region = session.region_name or "us-east-1"
-    return make, names, names.bucket("artifacts", account, region)
+    stack = find_stack(
+        config=args.config,
+        endpoint_url=args.endpoint_url,
+        make=make,
+        account=lambda: make("sts").get_caller_identity()["Account"],
+        region=session.region_name or "us-east-1",
+    )
+    return make, stack
 
 
 def cmd_status(args: argparse.Namespace) -> int:
-    make, names, _ = _clients(args)
-    sm = make("sagemaker")
-    print(f"Training runs ({names.training_pipeline}):")
-    runs = sm.list_pipeline_executions(
-        PipelineName=names.training_pipeline,
-        SortBy="CreationTime",
-        SortOrder="Descending",
-        MaxResults=5,
-    ).get("PipelineExecutionSummaries", [])
-    for run in runs:
-        print(
-            f"  {run['PipelineExecutionStatus']:<10} {run['StartTime']}  "
-            f"{run['PipelineExecutionArn'].rsplit('/', 1)[-1]}"
-        )
-    print(f"Models ({names.model_group}):")
+    make, stack = _clients(args)
+    sm, s3 = make("sagemaker"), make("s3")
+    print(f"Stack {stack.prefix} (names from {stack.source})")
+    print(f"Training runs ({stack.training_pipeline}), newest first:")
+    summaries = recent_runs(sm, stack.training_pipeline, limit=5)
+    for summary in summaries:
+        run = describe_run(sm, s3, summary, details=False)
+        print(f"  {run.started:%Y-%m-%d %H:%M:%S}  {run.execution_id}  {run.outcome}")
+    if not summaries:
+        print("  none yet")
+    print(f"Models ({stack.model_group}):")
     packages = sm.list_model_packages(
-        ModelPackageGroupName=names.model_group,
+        ModelPackageGroupName=stack.model_group,
         SortBy="CreationTime",
         SortOrder="Descending",
         MaxResults=10,
@@ -68,38 +71,82 @@ def cmd_status(args: argparse.Namespace) -> int:
             f"{package.get('ModelApprovalStatus', '?'):<22} {package['CreationTime']}"
         )
     try:
-        endpoint = sm.describe_endpoint(EndpointName=names.endpoint)
+        endpoint = sm.describe_endpoint(EndpointName=stack.endpoint)
         print(
-            f"Endpoint {names.endpoint}: {endpoint['EndpointStatus']} "
+            f"Endpoint {stack.endpoint}: {endpoint['EndpointStatus']} "
             f"({endpoint['EndpointConfigName']})"
         )
     except sm.exceptions.ClientError:
-        print(f"Endpoint {names.endpoint}: not deployed yet")
-    config = load_config(Path(args.config))
-    drift_alarms = config.drift_alarm_names
-    feature_of = config.names.drift_alarm_features(f.name for f in config.dataset.features)
-    # At most 100 names per call; the drift rule's pattern size keeps the list shorter.
-    alarms = (
-        make("cloudwatch")
-        .describe_alarms(AlarmNames=drift_alarms[:100], StateValue="ALARM")
-        .get("MetricAlarms", [])
-    )
-    # Filtered here too: not every implementation of the API applies StateValue to names.
+        print(f"Endpoint {stack.endpoint}: not deployed yet")
     alarming = [
-        a["AlarmName"]
-        + (f" (feature {feature_of[a['AlarmName']]!r})" if feature_of.get(a["AlarmName"]) else "")
-        for a in alarms
-        if a.get("StateValue") == "ALARM"
+        name
+        + (f" (feature {stack.alarm_features[name]!r})" if stack.alarm_features.get(name) else "")
+        for name in drift_alarms_in_alarm(make("cloudwatch"), stack)
     ]
     print(f"Drift alarms in ALARM: {', '.join(alarming) or 'none'}")
     return 0
 
 
+def drift_alarms_in_alarm(cloudwatch: Any, stack: Stack) -> list[str]:
+    """The stack's drift alarms whose state is ALARM.
+
+    The state is checked here, not left to DescribeAlarms' StateValue filter: moto ignores that
+    filter when AlarmNamePrefix is given, and a false "in ALARM" is worse than none.
+    """
+    wanted = set(stack.drift_alarms)
+    found = []
+    pages = cloudwatch.get_paginator("describe_alarms").paginate(
+        AlarmNamePrefix=stack.drift_alarm_prefix, AlarmTypes=["MetricAlarm"], StateValue="ALARM"
+    )
+    for page in pages:
+        for alarm in page.get("MetricAlarms", []):
+            if alarm["AlarmName"] in wanted and alarm.get("StateValue") == "ALARM":
+                found.append(alarm["AlarmName"])
+    return sorted(found)
+
+
+def cmd_runs(args: argparse.Namespace) -> int:
+    make, stack = _clients(args)
+    sm, s3 = make("sagemaker"), make("s3")
+    runs = [
+        describe_run(sm, s3, summary, details=True)
+        for summary in recent_runs(sm, stack.training_pipeline, limit=args.limit)
+    ]
+    if args.json:
+        print(json.dumps([_run_record(r) for r in runs], indent=2))
+        return 0
+    print(f"Training runs of {stack.training_pipeline}, newest first:")
+    print(f"  {'started':<19}  {'execution':<12}  {'trigger':<24}  {'objects':>7}  outcome")
+    for run in runs:
+        objects = "-" if run.manifest_objects is None else str(run.manifest_objects)
+        print(
+            f"  {run.started:%Y-%m-%d %H:%M:%S}  {run.execution_id:<12}  {run.trigger:<24}  "
+            f"{objects:>7}  {run.outcome}"
+        )
+    if not runs:
+        print("  none yet")
+    return 0
+
+
+def _run_record(run: Run) -> dict[str, Any]:
+    return {
+        "execution_arn": run.execution_arn,
+        "started": run.started.isoformat(),
+        "status": run.status,
+        "trigger": run.trigger,
+        "manifest_objects": run.manifest_objects,
+        "failed_step": run.failed_step,
+        "failure": run.failure,
+        "registered": run.registered,
+        "outcome": run.outcome,
+    }
+
+
 def cmd_approve(args: argparse.Namespace) -> int:
-    make, names, _ = _clients(args)
+    make, stack = _clients(args)
     sm = make("sagemaker")
     packages = sm.list_model_packages(
-        ModelPackageGroupName=names.model_group,
+        ModelPackageGroupName=stack.model_group,
         SortBy="CreationTime",
         SortOrder="Descending",
     ).get("ModelPackageSummaryList", [])
@@ -111,7 +158,7 @@ def cmd_approve(args: argparse.Namespace) -> int:
         candidates = [p for p in packages if p.get("ModelPackageVersion") == args.version]
     if not candidates:
         wanted = f"version {args.version}" if args.version else "model pending approval"
-        print(f"error: no {wanted} in {names.model_group}", file=sys.stderr)
+        print(f"error: no {wanted} in {stack.model_group}", file=sys.stderr)
         return 1
     arn = candidates[0]["ModelPackageArn"]
     # Exactly what SageMaker Studio does; the approval event deploys the model.
@@ -125,13 +172,13 @@ def cmd_approve(args: argparse.Namespace) -> int:
 
 
 def cmd_lineage(args: argparse.Namespace) -> int:
-    make, names, artifacts_bucket = _clients(args)
+    make, stack = _clients(args)
     try:
         answer = lineage(
             s3=make("s3"),
             sagemaker=make("sagemaker"),
-            artifacts_bucket=artifacts_bucket,
-            endpoint_name=args.endpoint or names.endpoint,
+            artifacts_bucket=stack.artifacts_bucket,
+            endpoint_name=args.endpoint or stack.endpoint,
             at=parse_at(args.at),
         )
     except (LineageError, ValueError) as error:
@@ -174,7 +221,11 @@ def cmd_local_up(args: argparse.Namespace) -> int:
 def parser() -> argparse.ArgumentParser:
     root = argparse.ArgumentParser(prog="mlops", description=__doc__.split("\n\n")[0])
     common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--config", default=str(DEFAULT_CONFIG), help="the stage's config file")
+    common.add_argument(
+        "--config",
+        help="the stage's config file (default: the local runtime's stack with --endpoint-url, "
+        f"else {DEFAULT_CONFIG} of the project folder you are in)",
+    )
     common.add_argument("--endpoint-url", help="the local runtime's URL; omit for AWS")
     common.add_argument("--region", help="AWS region (default: from your AWS config)")
     commands = root.add_subparsers(dest="command", required=True)
@@ -205,6 +256,12 @@ def parser() -> argparse.ArgumentParser:
     up.set_defaults(run=cmd_local_up)
     status = commands.add_parser("status", parents=[common], help="runs, models, endpoint, alarms")
     status.set_defaults(run=cmd_status)
+    runs = commands.add_parser(
+        "runs", parents=[common], help="training runs: trigger, data objects, outcome"
+    )
+    runs.add_argument("--limit", type=int, default=20, help="how many of the newest runs")
+    runs.add_argument("--json", action="store_true")
+    runs.set_defaults(run=cmd_runs)
     approve = commands.add_parser("approve", parents=[common], help="approve a model version")
     approve.add_argument("--version", type=int, help="default: the newest pending version")
     approve.add_argument("--description", default="approved with mlops approve")
@@ -225,6 +282,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ConfigError as error:  # the config names every problem; a traceback adds nothing
         print(f"error: {error}", file=sys.stderr)
         return 2
+    except StackError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    except EndpointConnectionError as error:
+        hint = " (is `mlops local up` running?)" if args.endpoint_url else ""
+        print(f"error: {error}{hint}", file=sys.stderr)
+        return 1
+    except (BotoCoreError, ClientError) as error:
+        print(f"error: talking to {args.endpoint_url or 'AWS'}: {error}", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":
