@@ -178,7 +178,15 @@ def test_events_in_order_and_in_aws_shape(cli_run, runtime):
     assert registered["resources"] == [registered["detail"]["ModelPackageArn"]]
 
 
-def test_bad_data_fails_validate_and_registers_nothing(cli_run, runtime):
+@dataclass
+class BadRun:
+    execution_arn: str
+    packages_before: int
+
+
+@pytest.fixture(scope="module")
+def bad_run(cli_run, runtime) -> BadRun:
+    """A run started by hand on data Validate refuses."""
     frame = generate_churn(300, 5)
     frame.loc[:, "contract"] = "lifetime"  # not one of the schema's categories
     prefix = f"incoming/{unique('bad')}/"
@@ -199,6 +207,12 @@ def test_bad_data_fails_validate_and_registers_nothing(cli_run, runtime):
         ],
     )["PipelineExecutionArn"]
     assert runtime.executor.wait(arn, 120) == "Failed"
+    return BadRun(arn, before)
+
+
+def test_bad_data_fails_validate_and_registers_nothing(bad_run, runtime):
+    sm = runtime.cloud.client("sagemaker")
+    arn = bad_run.execution_arn
     described = sm.describe_pipeline_execution(PipelineExecutionArn=arn)
     assert described["PipelineExecutionStatus"] == "Failed"
     assert "Validate" in described["FailureReason"] and "lifetime" in described["FailureReason"]
@@ -207,7 +221,7 @@ def test_bad_data_fails_validate_and_registers_nothing(cli_run, runtime):
     after = sm.list_model_packages(ModelPackageGroupName=runtime.model_group)[
         "ModelPackageSummaryList"
     ]
-    assert len(after) == before
+    assert len(after) == bad_run.packages_before
 
 
 def test_an_unsupported_step_type_fails_naming_it(runtime):
@@ -282,3 +296,32 @@ def test_expressions_resolve_like_sagemaker():
     assert resolve(value, ctx) == "s3://b/t/abc/0.7/0.9"
     with pytest.raises(UnsupportedError, match="Std:Select"):
         resolve({"Std:Select": {}}, ctx)
+
+
+def test_status_and_runs_from_any_folder_read_the_stack_from_the_runtime(
+    cli_run, bad_run, runtime, tmp_path, monkeypatch, capsys
+):
+    from mlops.cli import main
+
+    for name, value in {"AWS_ACCESS_KEY_ID": "user", "AWS_SECRET_ACCESS_KEY": "secret"}.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.chdir(tmp_path)  # no project folder here: the names come from the runtime
+    url, region = runtime.cloud.endpoint_url, runtime.cloud.region
+    failed = bad_run.execution_arn
+
+    assert main(["status", "--endpoint-url", url, "--region", region]) == 0
+    out = capsys.readouterr().out
+    assert f"the stack deployed at the local runtime {url}" in out
+    failed_id, succeeded_id = failed.rsplit("/", 1)[-1], cli_run.execution_arn.rsplit("/", 1)[-1]
+    line = next(x for x in out.splitlines() if failed_id in x)
+    assert "Failed at Validate: " in line and "lifetime" in line
+    assert out.index(failed_id) < out.index(succeeded_id)  # newest first
+
+    assert main(["runs", "--endpoint-url", url, "--region", region, "--json"]) == 0
+    records = {r["execution_arn"]: r for r in json.loads(capsys.readouterr().out)}
+    arrival = records[cli_run.execution_arn]
+    assert (arrival["trigger"], arrival["manifest_objects"]) == ("s3:ObjectCreated", 1)
+    assert arrival["outcome"].startswith("Succeeded, registered ")
+    assert records[failed]["failed_step"] == "Validate"
+    # Started by hand with no trigger and no manifest: none is claimed.
+    assert (records[failed]["trigger"], records[failed]["manifest_objects"]) == ("-", None)
