@@ -99,8 +99,8 @@ def _named(raw: pd.DataFrame, features: list[str]) -> pd.DataFrame:
 
 
 def _missing(col: pd.Series) -> pd.Series:
-    markers = col.map(lambda v: isinstance(v, str) and v.strip() in MISSING_MARKERS)
-    return col.isna() | markers.astype(bool)
+    # Exact markers, as read_csv matches them: "NA " is text, not missing, in training too.
+    return col.isna() | col.isin(MISSING_MARKERS)
 
 
 def _numbers(name: str, col: pd.Series, problems: list[tuple[int, str]]) -> pd.Series:
@@ -140,27 +140,29 @@ def _categories(
     name: str, col: pd.Series, known: list[str] | None, problems: list[tuple[int, str]]
 ) -> pd.Series:
     """Each value as its category's own text (object, NaN where missing)."""
-    texts = col.where(~_missing(col), np.nan).map(_category_text)
-    if known is None:
-        return texts.astype(object)
-    lookup = _category_lookup(known)
-    mapping: dict[Any, Any] = {}
-    for text in texts.dropna().unique():
-        mapping[text] = lookup.get(text)
-        if mapping[text] is None:
+    given = col[~_missing(col)]
+    # Once per distinct value: a request repeats few categories over many rows.
+    texts = {value: _category_text(value) for value in given.unique()}
+    if known is not None:
+        lookup = _category_lookup(known)
+        for value, text in texts.items():
             number = _float(text)
-            mapping[text] = lookup.get(number) if math.isfinite(number) else None
-    out = texts.map(lambda t: t if pd.isna(t) else mapping[t])
-    listed = ", ".join(known[:10]) + (", ..." if len(known) > 10 else "")
-    for row in out.index[out.isna() & texts.notna()]:
-        problems.append(
-            (
-                int(row),
-                f"row {row}, feature {name}: {_shown(col[row])} is not a category of the model "
-                f"({listed})",
+            texts[value] = lookup.get(text) or (
+                lookup.get(number) if math.isfinite(number) else None
             )
-        )
-    return out.astype(object)
+    out = pd.Series(np.nan, index=col.index, dtype=object)
+    out[given.index] = given.map(texts).to_numpy(dtype=object)
+    if known is not None:
+        listed = ", ".join(known[:10]) + (", ..." if len(known) > 10 else "")
+        for row in given.index[out[given.index].isna()]:
+            problems.append(
+                (
+                    int(row),
+                    f"row {row}, feature {name}: {_shown(col[row])} is not a category of the "
+                    f"model ({listed})",
+                )
+            )
+    return out
 
 
 def _category_lookup(known: list[str]) -> dict[Any, str]:
