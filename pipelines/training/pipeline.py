@@ -33,6 +33,7 @@ from sagemaker.train.model_trainer import ModelTrainer
 from pipelines import sdk
 from pipelines.entrypoints.common import pack_schema
 from pipelines.settings import TrainingPipelineSettings
+from pipelines.steps import serving_input
 from pipelines.steps.evaluate import OBJECTIVE_REGRESSION_PATH, OBJECTIVE_VALUE_PATH
 
 PLACEHOLDERS = (
@@ -48,7 +49,8 @@ PLACEHOLDERS = (
     "AWS::Region",
 )
 ROLE, IMAGE, CODE = "${PipelineRoleArn}", "${SklearnImageUri}", "${CodeBundleUri}"
-CONTENT_TYPES = ["text/csv", "application/json"]
+# What the served model reads (and answers with): the registry lists the handlers' own types.
+CONTENT_TYPES = list(serving_input.CONTENT_TYPES)
 TRAIN_PROGRAM = "pipelines/entrypoints/train.py"
 IN, OUT = "/opt/ml/processing/input", "/opt/ml/processing/output"
 
