@@ -55,10 +55,11 @@ class SageMakerExecutionRole(Construct):
         statements = [
             # Job inputs: the data of a run, the captured traffic of a window (both downloaded
             # by SageMaker with ListBucket + GetObject); step outputs, the live record, the
-            # baseline and the drift reports in the artifacts bucket.
+            # baseline and the drift reports in the artifacts bucket; the drift check reads the
+            # earlier windows' reports back for the endpoint's history page.
             access.objects(data_bucket, access.READ, f"{INCOMING_PREFIX}*", f"{CAPTURE_PREFIX}*"),
             access.listing(data_bucket, INCOMING_PREFIX, CAPTURE_PREFIX),
-            access.objects(artifacts_bucket, access.READ, "pipelines/*", "live/*"),
+            access.objects(artifacts_bucket, access.READ, "pipelines/*", "live/*", "monitoring/*"),
             access.objects(
                 artifacts_bucket,
                 (*access.WRITE, "s3:AbortMultipartUpload"),

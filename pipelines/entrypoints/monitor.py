@@ -4,12 +4,18 @@
         --capture-uri s3://<data>/capture/<endpoint>/ --live-record-uri s3://<artifacts>/live/<endpoint>.json
         --namespace <prefix>/Drift [--thresholds <parts>] [--default-threshold 0.1]
         [--window-minutes 60] [--window-end 2026-01-01T00:00:00Z] [--output DIR]
+        [--history-uri s3://<artifacts>/monitoring/<endpoint>/ --history-windows 48]
 
 Reads (boto3, since none of it can be a declared input): the live record, the baseline it
-points to, and the capture files of the window's hours. Writes `--output/<window end>/
-drift_report.json` and `drift_report.html` (the ProcessingOutput uploads them under
-`monitoring/<endpoint>/`) and puts `drift_score` and `feature_baseline_drift_<feature>` to
-CloudWatch. No live model yet: a report saying so, no metrics, exit 0.
+points to, the capture files of the window's hours, and the JSON reports of the windows before
+this one under --history-uri. The reports are no ProcessingInput on purpose: SageMaker fails a
+job whose input prefix holds no object (an endpoint's first window has no earlier report), and
+the prefix grows by a window every run, while only the last --history-windows are wanted; the
+listing starts at the oldest wanted window's key, so it stays as short as the history.
+Writes `--output/<window end>/drift_report.json`, `drift_report.html` and `history.html`, and
+`--output/history.html`, the endpoint's one stable page (the ProcessingOutput uploads them
+under `monitoring/<endpoint>/`), and puts `drift_score` and `feature_baseline_drift_<feature>`
+to CloudWatch. No live model yet: a report saying so, no metrics, exit 0.
 """
 
 from __future__ import annotations
@@ -17,7 +23,7 @@ from __future__ import annotations
 import argparse
 import json
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -46,6 +52,7 @@ from pipelines.steps.monitor import (
     no_live_model_report,
     window_bounds,
 )
+from pipelines.steps.report_history import DEFAULT_WINDOWS, history_pages
 from pipelines.steps.report_html import render_html
 
 REPORT_NAME = "drift_report"
@@ -98,10 +105,49 @@ def publish(data: list[dict[str, Any]], namespace: str) -> None:
         client.put_metric_data(Namespace=namespace, MetricData=data[i : i + _METRICS_PER_CALL])
 
 
-def write_report(report: dict[str, Any], output: Path, end: datetime) -> Path:
-    folder = output / end.strftime(KEY_TIME_FORMAT)
+def earlier_reports(
+    client: Any, history_uri: str, end: datetime, window_minutes: int, windows: int
+) -> list[dict[str, Any]]:
+    """The JSON reports of the windows that ended in the `windows` window lengths before `end`
+    (and any later one, a window run again); unreadable ones are skipped with a log line."""
+    if not history_uri or windows <= 0:
+        return []
+    bucket, prefix = split_s3_uri(history_uri)
+    prefix = prefix.rstrip("/") + "/"
+    oldest = end - timedelta(minutes=window_minutes * windows)
+    this = f"{prefix}{end.strftime(KEY_TIME_FORMAT)}/"
+    keys = [
+        obj["Key"]
+        for page in client.get_paginator("list_objects_v2").paginate(
+            Bucket=bucket, Prefix=prefix, StartAfter=prefix + oldest.strftime(KEY_TIME_FORMAT)
+        )
+        for obj in page.get("Contents", [])
+        if obj["Key"].endswith(f"/{REPORT_NAME}.json") and not obj["Key"].startswith(this)
+    ]
+    reports = []
+    for key in sorted(keys):
+        try:
+            body = client.get_object(Bucket=bucket, Key=key)["Body"].read()
+            reports.append(json.loads(body))
+        except (ValueError, UnicodeDecodeError) as err:
+            log(f"history: skipped s3://{bucket}/{key}: {err}")
+    return reports
+
+
+def write_report(
+    report: dict[str, Any],
+    output: Path,
+    end: datetime,
+    earlier: list[dict[str, Any]] | None = None,
+    history_windows: int = DEFAULT_WINDOWS,
+) -> Path:
+    key = end.strftime(KEY_TIME_FORMAT)
+    folder = output / key
     write_json(folder / f"{REPORT_NAME}.json", report)
     (folder / f"{REPORT_NAME}.html").write_text(render_html(report), encoding="utf-8")
+    pages = history_pages(report, earlier or [], windows=history_windows, key=key)
+    for path, page in pages.items():
+        (output / path).write_text(page, encoding="utf-8")
     return folder
 
 
@@ -117,6 +163,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--window-minutes", type=int, default=60)
     parser.add_argument("--window-end", default="", help="ISO time; empty: now")
     parser.add_argument("--output", type=Path, default=Path("/opt/ml/processing/output/report"))
+    parser.add_argument("--history-uri", default="", help="earlier reports; empty: no history")
+    parser.add_argument("--history-windows", type=int, default=DEFAULT_WINDOWS)
     parser.add_argument("--message-file", type=Path, default=Path(PROCESSING_MESSAGE_FILE))
     args = parser.parse_args(argv)
 
@@ -124,10 +172,12 @@ def main(argv: list[str] | None = None) -> None:
     thresholds = unpack_json(args.thresholds) if args.thresholds else {}
     start, end = window_bounds(args.window_end, args.window_minutes)
     client = s3_client()
+    windows = args.history_windows
+    earlier = earlier_reports(client, args.history_uri, end, args.window_minutes, windows)
     live_text = read_s3_text(args.live_record_uri, client)
     if live_text is None:
         folder = write_report(
-            no_live_model_report(args.endpoint_name, start, end), args.output, end
+            no_live_model_report(args.endpoint_name, start, end), args.output, end, earlier, windows
         )
         log(f"no live model for {args.endpoint_name}; report in {folder}")
         return
@@ -146,7 +196,7 @@ def main(argv: list[str] | None = None) -> None:
         default_threshold=args.default_threshold,
     )
     report["capture"] = stats
-    folder = write_report(report, args.output, end)
+    folder = write_report(report, args.output, end, earlier, windows)
     data = metric_data(result, args.endpoint_name, report["model_version"], datetime.now(UTC))
     if data:
         publish(data, args.namespace)

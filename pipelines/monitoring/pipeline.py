@@ -2,7 +2,9 @@
 
 Run on a schedule (hourly by default). The step reads the window's capture files and the live
 model's baseline itself (see pipelines.entrypoints.monitor); its declared output is the report
-folder, uploaded under `s3://${ArtifactsBucket}/monitoring/${EndpointName}/<window end>/`.
+folder, uploaded under `s3://${ArtifactsBucket}/monitoring/${EndpointName}/<window end>/`, with
+the endpoint's history page at `monitoring/${EndpointName}/history.html`, built from the reports
+of the last `HistoryWindows` windows, which the step reads from that same prefix.
 """
 
 from __future__ import annotations
@@ -27,6 +29,8 @@ PLACEHOLDERS = (
     "AWS::Region",
 )
 REPORT_DIR = "/opt/ml/processing/output/report"
+REPORTS_URI = "s3://${ArtifactsBucket}/monitoring/${EndpointName}"
+HISTORY_WINDOWS = 48
 
 
 def build_pipeline(settings: MonitoringPipelineSettings) -> Pipeline:
@@ -35,6 +39,7 @@ def build_pipeline(settings: MonitoringPipelineSettings) -> Pipeline:
     window_end = ParameterString("WindowEnd", "")  # empty: the run's start, to the minute
     proc_type = ParameterString("ProcessingInstanceType", settings.processing_instance_type)
     proc_count = ParameterInteger("ProcessingInstanceCount", settings.processing_instance_count)
+    history = ParameterInteger("HistoryWindows", HISTORY_WINDOWS)
     args = [
         "--schema", *pack_schema(settings.dataset),
         "--default-threshold", repr(settings.default_threshold),
@@ -45,13 +50,15 @@ def build_pipeline(settings: MonitoringPipelineSettings) -> Pipeline:
         "--window-minutes", window.to_string(),
         "--window-end", window_end,
         "--output", REPORT_DIR,
+        "--history-uri", f"{REPORTS_URI}/",
+        "--history-windows", history.to_string(),
     ]  # fmt: skip
     if settings.drift_thresholds:
         args += ["--thresholds", *pack_json(settings.drift_thresholds)]
     report = ProcessingOutput(
         output_name="report",
         s3_output=ProcessingS3Output(
-            s3_uri="s3://${ArtifactsBucket}/monitoring/${EndpointName}",
+            s3_uri=REPORTS_URI,
             local_path=REPORT_DIR,
             s3_upload_mode="EndOfJob",
         ),
@@ -69,7 +76,7 @@ def build_pipeline(settings: MonitoringPipelineSettings) -> Pipeline:
     )
     return Pipeline(
         name=settings.pipeline_name,
-        parameters=[window, window_end, proc_type, proc_count],
+        parameters=[window, window_end, proc_type, proc_count, history],
         steps=[step],
         sagemaker_session=session,
         pipeline_experiment_config=None,

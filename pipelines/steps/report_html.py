@@ -1,7 +1,8 @@
 """The drift report as one standalone HTML page: inline CSS and SVG, no scripts, no assets.
 
-Each feature gets its distance, threshold and decision, and a bar chart of the reference and
-current distributions as shares of their rows, so the two are comparable at any volume.
+Features come most severe first (pipelines.steps.report_order): each with its figure, threshold
+and decision, and a bar chart of the reference and current distributions as shares of their
+rows, so the two are comparable at any volume. The charts are pipelines.steps.report_charts.
 """
 
 from __future__ import annotations
@@ -9,8 +10,16 @@ from __future__ import annotations
 from html import escape
 from typing import Any
 
-_W, _H, _PAD = 560, 170, 28
-_REF, _CUR, _ALERT = "#9aa5b1", "#2f6fde", "#c62828"
+from pipelines.steps.report_charts import (
+    ALERT_COLOR,
+    CUR_COLOR,
+    REF_COLOR,
+    bar_chart,
+    format_value,
+)
+from pipelines.steps.report_order import by_severity, severity
+
+HISTORY_LINK = "history.html"  # written next to each window's report
 
 
 def render_html(report: dict[str, Any]) -> str:
@@ -29,16 +38,50 @@ def render_html(report: dict[str, Any]) -> str:
     if report.get("message"):
         rows.insert(1, ("message", report["message"]))
     summary = "".join(f"<tr><th>{escape(k)}</th><td>{escape(str(v))}</td></tr>" for k, v in rows)
-    sections = [_feature(f) for f in (drift.get("features") or {}).values()]
+    features = by_severity(drift.get("features"))
+    sections = [_feature_table(features)]
+    sections += [_feature(f) for f in features]
     return (
         "<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>"
         f"<title>{escape(title)}</title><style>{_CSS}</style></head><body>"
         f"<h1>{escape(title)}</h1><table class='summary'>{summary}</table>"
-        f"<p class='legend'><span style='color:{_REF}'>&#9632;</span> reference "
-        f"<span style='color:{_CUR}'>&#9632;</span> current</p>"
+        f"<p><a href='{HISTORY_LINK}'>history of this endpoint</a></p>"
+        f"<p class='legend'><span style='color:{REF_COLOR}'>&#9632;</span> reference "
+        f"<span style='color:{CUR_COLOR}'>&#9632;</span> current "
+        f"<span style='color:{ALERT_COLOR}'>&#9632;</span> current, drifted</p>"
         + "".join(sections)
         + "</body></html>\n"
     )
+
+
+def _feature_table(features: list[dict[str, Any]]) -> str:
+    """One line per feature, most severe first, each linking to its chart."""
+    if not features:
+        return ""
+    rows = "".join(
+        f"<tr{' class=flag' if f.get('drifted') else ''}><td><a href='#{_anchor(f)}'>"
+        f"{escape(str(f.get('name')))}</a></td><td>{'drift' if f.get('drifted') else 'no drift'}"
+        f"</td><td>{_times(severity(f))}</td><td>{escape(str(f.get('method')))}</td>"
+        f"<td>{_num(f.get('statistic'))}</td><td>{_num(f.get('threshold'))}</td>"
+        f"<td>{escape(str(f.get('reason') or ''))}</td></tr>"
+        for f in features
+    )
+    return (
+        "<section><h2>Features by severity</h2><table class='grid'><tr><th>feature</th>"
+        "<th>decision</th><th>severity</th><th>method</th><th>statistic</th><th>threshold</th>"
+        f"<th>note</th></tr>{rows}</table></section>"
+    )
+
+
+def _anchor(f: dict[str, Any]) -> str:
+    return "f-" + "".join(c if c.isalnum() else "_" for c in str(f.get("name")))
+
+
+def _times(value: float | None) -> str:
+    """A severity as a multiple of the threshold."""
+    if value is None:
+        return "n/a"
+    return "beyond any" if value == float("inf") else f"{value:.2f}\u00d7 threshold"
 
 
 def _feature(f: dict[str, Any]) -> str:
@@ -47,12 +90,12 @@ def _feature(f: dict[str, Any]) -> str:
     facts = (
         f"{escape(str(f.get('kind')))}, {escape(str(f.get('method')))} "
         f"{_num(f.get('statistic'))} (threshold {_num(f.get('threshold'))}), "
-        f"PSI {_num(f.get('psi'))}"
+        f"PSI {_num(f.get('psi'))}, severity {_times(severity(f))}"
     )
     if f.get("reason"):
         facts += f", {escape(str(f['reason']))}"
     return (
-        f"<section><h2>{escape(str(f.get('name')))} {badge}</h2><p>{facts}</p>"
+        f"<section id='{_anchor(f)}'><h2>{escape(str(f.get('name')))} {badge}</h2><p>{facts}</p>"
         f"{_chart(f.get('reference_hist') or {}, f.get('current_hist') or {}, drifted)}</section>"
     )
 
@@ -61,48 +104,15 @@ def _chart(ref: dict[str, Any], cur: dict[str, Any], drifted: bool) -> str:
     ref_counts, cur_counts = list(ref.get("counts") or []), list(cur.get("counts") or [])
     if not ref_counts:
         return "<p class='none'>no distribution to plot</p>"
-    if "categories" in ref:
-        labels = [str(c) for c in ref["categories"]]
-    else:
-        edges = ref.get("edges") or []
-        labels = [f"{_num(a)}..{_num(b)}" for a, b in zip(edges, edges[1:], strict=False)]
     ref_share, cur_share = _shares(ref_counts), _shares(cur_counts or [0] * len(ref_counts))
-    n = len(ref_share)
-    top = max(max(ref_share), max(cur_share), 1e-12)
-    slot = (_W - 2 * _PAD) / n
-    bar = max(slot * 0.42, 0.5)
-    parts = [f"<svg xmlns='http://www.w3.org/2000/svg' width='{_W}' height='{_H + 40}'>"]
-    base = _H - _PAD / 2
-    cur_color = _ALERT if drifted else _CUR
-    for i, (r, c) in enumerate(zip(ref_share, cur_share, strict=False)):
-        x = _PAD + i * slot
-        label = escape(labels[i] if i < len(labels) else "")
-        for offset, share, color, who in (
-            (0.0, r, _REF, "reference"),
-            (bar, c, cur_color, "current"),
-        ):
-            h = (base - _PAD / 2) * share / top
-            parts.append(
-                f"<rect x='{x + offset:.1f}' y='{base - h:.1f}' width='{bar:.1f}' "
-                f"height='{h:.1f}' fill='{color}'><title>{label}"
-                f" {who}: {share:.1%}</title></rect>"
-            )
-    parts.append(f"<line x1='{_PAD}' y1='{base}' x2='{_W - _PAD}' y2='{base}' stroke='#333'/>")
-    step = max(1, n // 8)  # at most ~8 axis labels so they stay readable
-    for i in range(0, n, step):
-        label = labels[i] if i < len(labels) else ""
-        parts.append(
-            f"<text x='{_PAD + i * slot:.1f}' y='{base + 14}' font-size='10'>"
-            f"{escape(label[:18])}</text>"
-        )
-    extra = [f"{k} {cur[k]}" for k in ("below", "above") if cur.get(k)]
-    if extra:
-        parts.append(
-            f"<text x='{_PAD}' y='{base + 30}' font-size='10'>current outside the reference "
-            f"range: {escape(', '.join(extra))}</text>"
-        )
-    parts.append("</svg>")
-    return "".join(parts)
+    outside = [f"{k} {format_value(cur[k], 1)}" for k in ("below", "above") if cur.get(k)]
+    note = f"current rows outside the reference range: {', '.join(outside)}" if outside else ""
+    if "categories" in ref:
+        return bar_chart(
+            ref_share, cur_share, categories=[str(c) for c in ref["categories"]],
+            alert=drifted, note=note,
+        )  # fmt: skip
+    return bar_chart(ref_share, cur_share, edges=ref.get("edges") or [], alert=drifted, note=note)
 
 
 def _shares(counts: list[float]) -> list[float]:
@@ -125,4 +135,7 @@ _CSS = (
     ".bad{color:#fff;background:#c62828;padding:0 .4em;border-radius:3px;font-size:.7em}"
     ".ok{color:#fff;background:#2e7d32;padding:0 .4em;border-radius:3px;font-size:.7em}"
     ".legend,.none{color:#555}"
+    "table.grid{border-collapse:collapse;margin:.5em 0}"
+    "table.grid td,table.grid th{border:1px solid #ddd;padding:.1em .5em;text-align:left}"
+    "tr.flag td{background:#fdecea}"
 )
