@@ -252,7 +252,9 @@ class Demo:
             Bucket=self.rt.artifacts_bucket, Prefix=f"monitoring/{self.rt.endpoint_name}/"
         )
         reports = sorted(
-            o["Key"] for o in listing.get("Contents", []) if o["Key"].endswith(".html")
+            o["Key"]
+            for o in listing.get("Contents", [])
+            if o["Key"].endswith("/drift_report.html")  # not the history pages beside them
         )
         if not reports:
             raise DemoFailed("drift: the monitoring run wrote no HTML report")

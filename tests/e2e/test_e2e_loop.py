@@ -63,6 +63,16 @@ def test_drift_report_is_a_standalone_page_on_disk(looped):
     assert "<script src=" not in page and "<link" not in page  # no external assets
 
 
+def test_the_monitoring_run_writes_the_endpoints_history_page(looped):
+    runtime, result, _ = looped
+    s3 = runtime.cloud.client("s3")
+    window = result.report_uri.split("/", 3)[3].rsplit("/", 1)[0]
+    for key in (f"monitoring/{runtime.endpoint_name}/history.html", f"{window}/history.html"):
+        page = s3.get_object(Bucket=runtime.artifacts_bucket, Key=key)["Body"].read().decode()
+        assert page.startswith("<!DOCTYPE html>") and "Drift score" in page
+        assert "<script" not in page and "<link" not in page
+
+
 def test_bad_file_never_reached_training(looped):
     runtime, _, _ = looped
     s3 = runtime.cloud.client("s3")
