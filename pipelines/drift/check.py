@@ -1,10 +1,13 @@
 """Current data against a stored reference profile: per-feature distances and decisions.
 
-Decisions follow Evidently's defaults for samples over 1000 rows: normalized Wasserstein for
+Distances follow Evidently's defaults for samples over 1000 rows: normalized Wasserstein for
 numeric columns with more than 5 distinct values (reference and current together),
-Jensen-Shannon otherwise and for categorical columns, drifted when the distance >= threshold.
-No input makes this raise: odd cases come back with statistic None (or a special value) and a
-reason. Features without a decision (missing, empty, all null) are left out of drift_score.
+Jensen-Shannon otherwise and for categorical columns. A feature drifts when that distance
+reaches its threshold and the difference is significant at the stated confidence after Holm's
+correction over the features tested (pipelines.drift.decision); below min_rows rows nothing is
+decided (insufficient_data). No input makes this raise: odd cases come back with statistic None
+(or a special value) and a reason. Features without a decision (missing, empty, all null, too
+few rows) are left out of drift_score.
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ from typing import Any
 
 import numpy as np
 
+from pipelines.drift import decision
 from pipelines.drift import distances as dist
 from pipelines.drift.categorical import CategoryCounts
 from pipelines.drift.numeric import LOW_CARDINALITY, NumericHist
@@ -22,6 +26,10 @@ from pipelines.drift.plot import categorical_hists, numeric_hists
 from pipelines.drift.profile import ReferenceProfile, accumulate
 
 WASSERSTEIN, JENSENSHANNON = "wasserstein", "jensenshannon"
+KS_TEST, CHI2_TEST = "ks", "chi2"
+INSUFFICIENT_DATA = "insufficient_data"
+DEFAULT_CONFIDENCE = 0.99  # at most 1% of windows of unchanged traffic flag any feature
+DEFAULT_MIN_ROWS = 30  # below this a window is too small to decide anything
 # Reasons that still carry a decision (and so count in drift_score).
 _DECIDED_REASONS = {None, "type_changed", "constant_reference", "low_cardinality"}
 
@@ -37,6 +45,10 @@ class FeatureDrift:
     psi: float | None = None
     ks: float | None = None
     reason: str | None = None
+    test: str | None = None  # "ks" | "chi2": the test behind p_value
+    p_value: float | None = None
+    p_adjusted: float | None = None  # Holm over the features tested in the window
+    significant: bool = False
     reference_hist: dict[str, Any] = field(default_factory=dict)
     current_hist: dict[str, Any] = field(default_factory=dict)
     details: dict[str, Any] = field(default_factory=dict)  # counts behind the figures
@@ -45,12 +57,28 @@ class FeatureDrift:
     def evaluated(self) -> bool:
         return self.reason in _DECIDED_REASONS
 
+    @property
+    def alarm_value(self) -> float | None:
+        """What the feature's alarm compares with its threshold: the distance when the
+        difference is significant, else 0, so `alarm_value >= threshold` iff drifted."""
+        if not self.evaluated:
+            return None
+        if self.statistic is None:
+            return 1.0 if self.drifted else None  # e.g. numbers turned into text
+        return float(self.statistic) if self.significant else 0.0
+
 
 @dataclass
 class DriftReport:
     features: dict[str, FeatureDrift]
     n_current: int
     n_reference: int
+    confidence: float = DEFAULT_CONFIDENCE
+    min_rows: int = DEFAULT_MIN_ROWS
+
+    @property
+    def sufficient(self) -> bool:
+        return self.n_current >= self.min_rows
 
     @property
     def drift_score(self) -> float:
@@ -66,6 +94,9 @@ class DriftReport:
             "drift_score": self.drift_score,
             "n_current": self.n_current,
             "n_reference": self.n_reference,
+            "confidence": self.confidence,
+            "min_rows": self.min_rows,
+            "sufficient": self.sufficient,
             "n_drifted": len(self.drifted_features),
             "n_evaluated": sum(f.evaluated for f in self.features.values()),
             "drifted_features": self.drifted_features,
@@ -79,9 +110,19 @@ def check_drift(
     *,
     thresholds: Mapping[str, float] | None = None,
     default_threshold: float = 0.1,
+    confidence: float = DEFAULT_CONFIDENCE,
+    min_rows: int = DEFAULT_MIN_ROWS,
     threads: int | None = None,
 ) -> DriftReport:
-    """One pass over the current chunks against the profile; memory does not grow with rows."""
+    """One pass over the current chunks against the profile; memory does not grow with rows.
+
+    A feature with fewer than min_rows usable values (a window with fewer rows: every feature)
+    is not decided (reason insufficient_data).
+    """
+    if not 0.0 < confidence < 1.0:
+        raise ValueError(f"confidence must be between 0 and 1 (exclusive), got {confidence!r}")
+    if min_rows < 1:
+        raise ValueError(f"min_rows must be at least 1, got {min_rows!r}")
     current = {name: _current_like(acc) for name, acc in profile.stats.items()}
     n_current, seen = accumulate(chunks, current, threads)
     thresholds = thresholds or {}
@@ -99,8 +140,33 @@ def check_drift(
             f = _undecided(f, "empty_window")
         elif name not in seen:
             f = _undecided(f, "missing_in_current")
+        elif f.evaluated and _usable_rows(cur) < min_rows:
+            f = _undecided(f, INSUFFICIENT_DATA)
         out[name] = f
-    return DriftReport(features=out, n_current=n_current, n_reference=profile.n_rows)
+    _decide(out, 1.0 - confidence)
+    return DriftReport(
+        features=out,
+        n_current=n_current,
+        n_reference=profile.n_rows,
+        confidence=confidence,
+        min_rows=min_rows,
+    )
+
+
+def _usable_rows(cur: NumericHist | CategoryCounts) -> int:
+    """Non-null values: numbers (and, for a type change, the text that replaced them)."""
+    return cur.n_finite + cur.n_invalid if isinstance(cur, NumericHist) else cur.n_valid
+
+
+def _decide(features: dict[str, FeatureDrift], alpha: float) -> None:
+    """Holm over the features with a p-value; drifted = significant and distance >= threshold."""
+    tested = [f for f in features.values() if f.evaluated and f.p_value is not None]
+    for f, adjusted in zip(
+        tested, decision.holm_adjusted([f.p_value or 0.0 for f in tested]), strict=True
+    ):
+        f.p_adjusted = adjusted
+        f.significant = adjusted <= alpha
+        f.drifted = f.significant and f.statistic is not None and f.statistic >= f.threshold
 
 
 def _current_like(acc: NumericHist | CategoryCounts) -> NumericHist | CategoryCounts:
@@ -109,6 +175,7 @@ def _current_like(acc: NumericHist | CategoryCounts) -> NumericHist | CategoryCo
 
 def _undecided(f: FeatureDrift, reason: str) -> FeatureDrift:
     f.statistic, f.psi, f.ks, f.drifted, f.reason = None, None, None, False, reason
+    f.test, f.p_value = None, None
     return f
 
 
@@ -135,16 +202,18 @@ def _numeric(name: str, ref: NumericHist, cur: NumericHist, threshold: float) ->
     if ref.distinct is not None and cur.distinct is not None:
         keys = sorted(set(ref.distinct) | set(cur.distinct))
         if len(keys) <= LOW_CARDINALITY:
-            p, q = dist.shares(ref.distinct, keys), dist.shares(cur.distinct, keys)
+            r = np.array([ref.distinct.get(k, 0) for k in keys], dtype=np.float64)
+            c = np.array([cur.distinct.get(k, 0) for k in keys], dtype=np.float64)
+            p, q = r / r.sum(), c / c.sum()
             f.method, f.statistic = JENSENSHANNON, dist.jensenshannon(p, q)
             f.psi = dist.psi(p, q)
+            f.test, f.p_value = CHI2_TEST, decision.chi2_pvalue(r, c)[1]
             f.reason = "constant_reference" if len(ref.distinct) == 1 else "low_cardinality"
-            f.drifted = f.statistic >= threshold
             return f
     f.statistic = dist.wasserstein_norm(ref, cur)
+    f.test, f.p_value = KS_TEST, decision.ks_pvalue(f.ks, ref.n_finite, cur.n_finite)
     if ref.vmin == ref.vmax:
         f.reason = "constant_reference"  # normalised by Evidently's 0.001 floor
-    f.drifted = f.statistic >= threshold
     return f
 
 
@@ -171,7 +240,9 @@ def _categorical(
     p, q = dist.shares(ref.counts, keys), dist.shares(cur.counts, keys)
     f.reference_hist, f.current_hist = categorical_hists(keys, ref.counts, cur.counts)
     f.statistic, f.psi = dist.jensenshannon(p, q), dist.psi(p, q)
-    f.drifted = f.statistic >= threshold
+    r = np.array([ref.counts.get(k, 0) for k in keys], dtype=np.float64)
+    c = np.array([cur.counts.get(k, 0) for k in keys], dtype=np.float64)
+    f.test, f.p_value = CHI2_TEST, decision.chi2_pvalue(r, c)[1]
     if ref.value_kind and cur.value_kind and ref.value_kind != cur.value_kind:
         f.reason = "type_changed"  # still compared as strings; the reason flags the schema
     return f

@@ -116,11 +116,14 @@ def test_pandas_categorical_dtype_and_numpy_convertible_chunks() -> None:
 
 
 def test_thresholds_per_feature() -> None:
-    cur = REF.assign(x=REF["x"] + 0.05)
-    profile = build_profile([REF], FEATURES)
-    assert not check_drift(profile, [cur]).features["x"].drifted
-    f = check_drift(profile, [cur], thresholds={"x": 0.01}).features["x"]
-    assert f.drifted and f.threshold == 0.01
+    # 50k rows: a shift of 0.08 sd is significant, so the threshold alone decides
+    ref = pd.DataFrame({"x": rng.normal(0, 1, 50_000)})
+    cur = ref.assign(x=ref["x"] + 0.08)
+    profile = build_profile([ref], {"x": "numeric"})
+    calm = check_drift(profile, [cur]).features["x"]
+    assert calm.significant and not calm.drifted
+    f = check_drift(profile, [cur], thresholds={"x": 0.05}).features["x"]
+    assert f.drifted and f.threshold == 0.05
 
 
 def test_single_frame_instead_of_chunks() -> None:
