@@ -124,6 +124,11 @@ class DriftConfig(_Strict):
     score_threshold: float = Field(default=0.3, gt=0.0, le=1.0)
     evaluation_periods: int = Field(default=1, ge=1, le=24)
     schedule: str = "rate(1 hour)"
+    # Windows with fewer captured rows are insufficient_data: no drift metric is published.
+    # (pipelines.drift.check.DEFAULT_MIN_ROWS / DEFAULT_CONFIDENCE, kept equal by a test)
+    min_window_rows: int = Field(default=30, ge=1)
+    # Chance that a window of unchanged traffic raises no drift alarm (docs/drift.md).
+    confidence: float = Field(default=0.99, ge=0.5, lt=1.0)
 
     @field_validator("schedule")
     @classmethod

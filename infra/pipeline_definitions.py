@@ -90,6 +90,8 @@ def build_pipeline_artifacts(config: StackConfig, build_dir: Path = BUILD_DIR) -
             pipeline_name=names.monitoring_pipeline,
             dataset=config.dataset,
             default_threshold=config.drift.default_threshold,
+            drift_confidence=config.drift.confidence,
+            min_window_rows=config.drift.min_window_rows,
             processing_instance_type=config.compute.processing_instance_type,
         )
     )

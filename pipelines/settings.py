@@ -69,6 +69,9 @@ class TrainingPipelineSettings(_Settings):
 
 class MonitoringPipelineSettings(_Settings):
     capture_window_minutes: int = Field(default=60, ge=1, le=24 * 60)
+    # the drift decision (pipelines/drift/decision.py): below min_window_rows nothing is decided
+    drift_confidence: float = Field(default=0.99, ge=0.5, lt=1.0)
+    min_window_rows: int = Field(default=30, ge=1)
 
 
 def _prefix(config: Mapping[str, Any]) -> str:
@@ -109,4 +112,6 @@ def monitoring_settings_from_config(config: Mapping[str, Any]) -> MonitoringPipe
         processing_instance_count=int(compute.get("processing_instance_count", 1)),
         default_threshold=float(drift.get("default_threshold", 0.1)),
         capture_window_minutes=int(drift.get("window_minutes", 60)),
+        drift_confidence=float(drift.get("confidence", 0.99)),
+        min_window_rows=int(drift.get("min_window_rows", 30)),
     )

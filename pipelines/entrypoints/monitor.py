@@ -3,7 +3,8 @@
     python -m pipelines.entrypoints.monitor --schema <parts> --endpoint-name NAME
         --capture-uri s3://<data>/capture/<endpoint>/ --live-record-uri s3://<artifacts>/live/<endpoint>.json
         --namespace <prefix>/Drift [--thresholds <parts>] [--default-threshold 0.1]
-        [--window-minutes 60] [--window-end 2026-01-01T00:00:00Z] [--output DIR]
+        [--confidence 0.99] [--min-window-rows 30] [--window-minutes 60]
+        [--window-end 2026-01-01T00:00:00Z] [--output DIR]
         [--history-uri s3://<artifacts>/monitoring/<endpoint>/ --history-windows 48]
 
 Reads (boto3, since none of it can be a declared input): the live record, the baseline it
@@ -15,7 +16,9 @@ listing starts at the oldest wanted window's key, so it stays as short as the hi
 Writes `--output/<window end>/drift_report.json`, `drift_report.html` and `history.html`, and
 `--output/history.html`, the endpoint's one stable page (the ProcessingOutput uploads them
 under `monitoring/<endpoint>/`), and puts `drift_score` and `feature_baseline_drift_<feature>`
-to CloudWatch. No live model yet: a report saying so, no metrics, exit 0.
+to CloudWatch. No live model yet: a report saying so, no metrics, exit 0. Fewer captured rows
+than --min-window-rows: the report says insufficient_data and no metric is put, so the alarms
+see missing data (treated as not breaching), never drift.
 """
 
 from __future__ import annotations
@@ -30,6 +33,7 @@ from typing import Any
 import pandas as pd
 
 from pipelines.drift import ReferenceProfile
+from pipelines.drift.check import DEFAULT_CONFIDENCE, DEFAULT_MIN_ROWS
 from pipelines.entrypoints.common import (
     PROCESSING_MESSAGE_FILE,
     add_schema_argument,
@@ -156,6 +160,8 @@ def main(argv: list[str] | None = None) -> None:
     add_schema_argument(parser)
     parser.add_argument("--thresholds", nargs="+", default=None, help="pack_json parts")
     parser.add_argument("--default-threshold", type=float, default=0.1)
+    parser.add_argument("--confidence", type=float, default=DEFAULT_CONFIDENCE)
+    parser.add_argument("--min-window-rows", type=int, default=DEFAULT_MIN_ROWS)
     parser.add_argument("--endpoint-name", required=True)
     parser.add_argument("--capture-uri", required=True)
     parser.add_argument("--live-record-uri", required=True)
@@ -194,6 +200,8 @@ def main(argv: list[str] | None = None) -> None:
         capture_chunks(client, args.capture_uri, schema, start, end, stats),
         thresholds=thresholds,
         default_threshold=args.default_threshold,
+        confidence=args.confidence,
+        min_window_rows=args.min_window_rows,
     )
     report["capture"] = stats
     folder = write_report(report, args.output, end, earlier, windows)

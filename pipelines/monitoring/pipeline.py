@@ -43,6 +43,8 @@ def build_pipeline(settings: MonitoringPipelineSettings) -> Pipeline:
     args = [
         "--schema", *pack_schema(settings.dataset),
         "--default-threshold", repr(settings.default_threshold),
+        "--confidence", repr(settings.drift_confidence),
+        "--min-window-rows", str(settings.min_window_rows),
         "--endpoint-name", "${EndpointName}",
         "--capture-uri", "s3://${DataBucket}/capture/${EndpointName}/",
         "--live-record-uri", "s3://${ArtifactsBucket}/live/${EndpointName}.json",

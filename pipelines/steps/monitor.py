@@ -12,11 +12,13 @@ from typing import Any
 import pandas as pd
 
 from pipelines.drift import DriftReport, ReferenceProfile, check_drift
+from pipelines.drift.check import DEFAULT_CONFIDENCE, DEFAULT_MIN_ROWS
 from pipelines.metric_names import DRIFT_SCORE_METRIC, feature_drift_metric, feature_drift_metrics
 from pipelines.steps.capture import parse_time
 
 STATUS_NO_LIVE_MODEL = "no_live_model"
 STATUS_NO_DATA = "no_data"
+STATUS_INSUFFICIENT_DATA = "insufficient_data"
 STATUS_DRIFT = "drift"
 STATUS_OK = "ok"
 TIME_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
@@ -63,9 +65,16 @@ def drift_report(
     *,
     thresholds: Mapping[str, float],
     default_threshold: float,
+    confidence: float = DEFAULT_CONFIDENCE,
+    min_window_rows: int = DEFAULT_MIN_ROWS,
 ) -> tuple[dict[str, Any], DriftReport]:
     result = check_drift(
-        profile, chunks, thresholds=thresholds, default_threshold=default_threshold
+        profile,
+        chunks,
+        thresholds=thresholds,
+        default_threshold=default_threshold,
+        confidence=confidence,
+        min_rows=min_window_rows,
     )
     out = dict(report)
     out["drift"] = result.to_dict()
@@ -73,6 +82,12 @@ def drift_report(
     out["feature_metrics"] = feature_drift_metrics(result.features)
     if result.n_current == 0:
         out.update(status=STATUS_NO_DATA, message="no captured requests in the window")
+    elif not result.sufficient:
+        out.update(
+            status=STATUS_INSUFFICIENT_DATA,
+            message=f"{result.n_current} captured rows in the window, fewer than the "
+            f"{result.min_rows} needed to decide: no drift metric published",
+        )
     else:
         out["status"] = STATUS_DRIFT if result.drifted_features else STATUS_OK
     return out, result
@@ -82,16 +97,15 @@ def metric_data(
     result: DriftReport, endpoint: str, model_version: str, timestamp: datetime
 ) -> list[dict[str, Any]]:
     """CloudWatch MetricData: each value by EndpointName (alarms) and +ModelVersion (history)."""
-    if result.n_current == 0:
-        return []  # no traffic is not "no drift": let the alarm see missing data
+    if not result.sufficient:
+        # no traffic, or too little to decide, is not "no drift": the alarms see missing data
+        return []
     values = {DRIFT_SCORE_METRIC: result.drift_score}
     for name, feature in result.features.items():
-        if not feature.evaluated:
-            continue
-        if feature.statistic is not None:
-            values[feature_drift_metric(name)] = float(feature.statistic)
-        elif feature.drifted:  # e.g. numbers turned into text: no distance, but surely drift
-            values[feature_drift_metric(name)] = 1.0
+        # the distance when significant, else 0: the alarm's `>= threshold` is the decision
+        value = feature.alarm_value
+        if value is not None:
+            values[feature_drift_metric(name)] = value
     dimension_sets = [[{"Name": "EndpointName", "Value": endpoint}]]
     if model_version:
         dimension_sets.append(

@@ -114,6 +114,8 @@ def _feature(config: dict, **feature) -> dict:
         (lambda c: c["metric"].update(tolerance=2.0), "metric.tolerance", "2.0"),
         (lambda c: c["metric"].update(tolerance=-0.5), "metric.tolerance", "-0.5"),
         (lambda c: c["drift"].update(score_threshold=-0.2), "drift.score_threshold", "-0.2"),
+        (lambda c: c["drift"].update(confidence=1.0), "drift.confidence", "1.0"),
+        (lambda c: c["drift"].update(min_window_rows=0), "drift.min_window_rows", "0"),
         (
             lambda c: c["dataset"]["features"][3].update(max_null_ratio=1.2),
             "dataset.features.3.max_null_ratio",

@@ -182,3 +182,37 @@ def test_captured_rows_that_do_not_fit_their_features_are_skipped_not_fatal(chur
     assert rows.n_skipped == 2
     assert any("feature age: 'forty' is not a number" in e for e in rows.errors)
     assert any("feature age: 'old' is not a number" in e for e in rows.errors)
+
+
+def test_a_one_request_window_publishes_nothing(churn_schema):
+    kinds = churn_schema.feature_kinds
+    profile = build_profile([generate_churn(3000, seed=1)[FEATURES]], kinds)
+    end = window_bounds("2026-01-01T11:00:00Z", 60)[1]
+    base = {"endpoint_name": "ep", "model_version": "3", "window_end": "2026-01-01T11:00:00Z"}
+    one = generate_churn(1, seed=5, drift=True)[FEATURES]
+    report, result = drift_report(
+        base, profile, [one], thresholds={}, default_threshold=0.1, min_window_rows=30
+    )
+    assert report["status"] == "insufficient_data" and "fewer than the 30" in report["message"]
+    assert report["drift"]["drift_score"] == 0.0 and report["drift"]["drifted_features"] == []
+    assert metric_data(result, "ep", "3", end) == []  # the alarms see missing data, not drift
+    assert render_html(report).startswith("<!DOCTYPE html>")
+
+
+def test_feature_metrics_breach_their_threshold_exactly_when_drifted(churn_schema):
+    from pipelines.metric_names import feature_drift_metric
+
+    kinds = churn_schema.feature_kinds
+    profile = build_profile([generate_churn(3000, seed=1)[FEATURES]], kinds)
+    end = window_bounds("2026-01-01T11:00:00Z", 60)[1]
+    base = {"endpoint_name": "ep", "model_version": "3", "window_end": "2026-01-01T11:00:00Z"}
+    for window in (generate_churn(80, seed=3), generate_churn(1500, seed=4, drift=True)):
+        _, result = drift_report(base, profile, [window], thresholds={}, default_threshold=0.1)
+        values = {
+            d["MetricName"]: d["Value"]
+            for d in metric_data(result, "ep", "3", end)
+            if len(d["Dimensions"]) == 1
+        }
+        for name, f in result.features.items():
+            assert (values[feature_drift_metric(name)] >= f.threshold) == f.drifted, name
+        assert values["drift_score"] == result.drift_score
