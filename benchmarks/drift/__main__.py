@@ -2,6 +2,9 @@
 
     python -m benchmarks.drift            (benchmarks/drift/run.sh sets up Evidently first)
 
+First the decision quality on public datasets (benchmarks/drift/quality.py: false alarms and
+detections per window size, ours and Evidently's on the same windows), then the speed.
+
 Each measurement runs in a fresh process, so peak RSS is that run's own. Our engine runs
 --repeat times per size (fresh processes) and the median run is reported, every run's seconds
 printed next to it: one run lasts about a second, and on a shared VM a single second-long
@@ -22,6 +25,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 EVIDENTLY_PY = Path(__file__).resolve().parent / ".venv-evidently" / "bin" / "python"
 BYTES_PER_VALUE = 8  # float64, or one object/offset slot per categorical value
+TARGET_SPEEDUP = 300
+QUALITY_TRIALS = 100  # per dataset and size: 500 unchanged windows per size (0.2% a window)
 
 
 _BANDWIDTH = """
@@ -67,6 +72,18 @@ def _ours(n_rows: int, seed: int, repeat: int) -> dict:
     return median
 
 
+def _quality(trials: int, no_evidently: bool) -> dict:
+    """In its own process too (it imports pandas and scikit-learn; this parent stays small)."""
+    args = [sys.executable, "-m", "benchmarks.drift.quality", "--trials", str(trials)]
+    if no_evidently:
+        args.append("--no-evidently")
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    out = subprocess.run(args, cwd=ROOT, env=env, check=True, capture_output=True, text=True)
+    *table, last = out.stdout.strip().splitlines()
+    print("\n".join(table), flush=True)
+    return json.loads(last)
+
+
 def _flags(columns: dict) -> list[str]:
     return sorted(name for name, c in columns.items() if c["drifted"])
 
@@ -78,7 +95,14 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--no-evidently", action="store_true")
     parser.add_argument("--repeat", type=int, default=3, help="runs of our engine per size")
+    parser.add_argument(
+        "--quality-trials", type=int, default=QUALITY_TRIALS, help="trials per dataset and size"
+    )
+    parser.add_argument("--no-quality", action="store_true", help="the speed part only")
     args = parser.parse_args()
+    quality = None
+    if not args.no_quality:
+        quality = _quality(args.quality_trials, args.no_evidently)
     sizes = [int(s) for s in args.sizes.split(",") if s]
     alone = [int(s) for s in args.alone.split(",") if s]
 
@@ -113,9 +137,15 @@ def main() -> None:
         results[n] = row
         _print_row(row)
 
+    one_m = results.get(1_000_000, {})
+    if "speedup_vs_evidently" in one_m:
+        print(
+            f"speed at 1,000,000 rows per side: x{one_m['speedup_vs_evidently']:.0f} Evidently"
+            f" (target >= x{TARGET_SPEEDUP}: {one_m['speedup_vs_evidently'] >= TARGET_SPEEDUP})",
+            flush=True,
+        )
     with_ev = [r for r in results.values() if "identical_flags" in r]
     rss = [r["peak_rss_mb"] for r in results.values()]
-    one_m = results.get(1_000_000, {})
     summary = {
         "speedup_vs_evidently_1m": one_m.get("speedup_vs_evidently"),
         "identical_flags": bool(with_ev) and all(r["identical_flags"] for r in with_ev),
@@ -128,6 +158,7 @@ def main() -> None:
         "evidently_seconds_1m": one_m.get("evidently_seconds"),
         "bandwidth_gb_s": bw / 1e9,
         "sizes": {str(n): r for n, r in results.items()},
+        "quality": quality,
     }
     print(json.dumps(summary))
 
