@@ -176,3 +176,12 @@ def test_the_config_reaches_the_monitoring_settings() -> None:
     config.setdefault("drift", {}).update(confidence=0.995, min_window_rows=50)
     settings = monitoring_settings_from_config(config)
     assert (settings.drift_confidence, settings.min_window_rows) == (0.995, 50)
+
+
+def test_ks_p_value_beyond_the_exact_range_is_kolmogorovs_limit() -> None:
+    # en = 40k: the limit, within 2% of scipy's kstwo and never below it (conservative)
+    for d in (0.005, 0.01, 0.015):
+        p = ks_pvalue(d, 80_000, 80_000)
+        assert p == pytest.approx(stats.kstwobign.sf(d * np.sqrt(40_000)), rel=1e-12)
+        assert p == pytest.approx(stats.kstwo.sf(d, 40_000), rel=0.02)
+        assert p >= stats.kstwo.sf(d, 40_000)
