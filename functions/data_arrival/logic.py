@@ -31,6 +31,7 @@ from functions.data_arrival.gzip_scan import GzipLimits, scan_gzip
 from functions.data_arrival.parquet_footer import read_columns
 from functions.data_arrival.quarantine import quarantine
 from functions.shared.clients import client
+from functions.shared.dataset import record_accepted
 from functions.shared.events import ObjectCreatedEvent
 from functions.shared.observability import count, logger
 from functions.shared.outcomes import ignored
@@ -146,6 +147,7 @@ def route(arrival: dict[str, Any], settings: DataArrivalSettings) -> dict[str, A
     }
     version = arrival["version_id"] or arrival["sequencer"]
     token = make_token("arrival", arrival["bucket"], arrival["key"], version)
+    record_accepted(settings, entry)
     add_pending(settings, entry)
     if not acquire_guard(settings, token):
         logger.info(

@@ -59,13 +59,16 @@ def retrain(trigger: Trigger, settings: DriftRetrainSettings, cause: str) -> dic
     except Exception:
         _uncount_retrain(settings, day)
         raise
+    if execution_arn is None:  # no accepted data to train on; the guard is released
+        _uncount_retrain(settings, day)
+        return skipped("no_data", cause=cause)
     client("dynamodb").put_item(
         TableName=settings.state_table,
         Item={
             **COOLDOWN_KEY,
             "started_at": {"S": now_iso(now)},
             "started_epoch": {"N": str(int(now))},
-            "execution_arn": {"S": execution_arn or ""},
+            "execution_arn": {"S": execution_arn},
         },
     )
     count("RetrainStarted", reason=trigger.event_type)

@@ -1,4 +1,9 @@
-"""Start one training run with a data manifest, as the holder of the in-flight guard."""
+"""Start one training run with a data manifest, as the holder of the in-flight guard.
+
+The manifest (docs/contracts.md) names the exact object versions the run reads: the accepted
+dataset when the run is decided (functions/shared/dataset.py), whatever started the run. The
+arrivals that started it are listed beside them, as the trigger's detail.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +11,7 @@ import json
 from typing import Any
 
 from functions.shared.clients import client
+from functions.shared.dataset import accepted_dataset
 from functions.shared.observability import logger
 from functions.shared.settings import _TrainingSettings
 from functions.shared.training import (
@@ -67,6 +73,7 @@ def start_training(
     trigger: Trigger,
     objects: list[dict[str, Any]],
     description: str,
+    arrivals: list[dict[str, Any]] | None = None,
 ) -> str:
     """Write the manifest and start the pipeline; the caller holds the guard under `token`.
 
@@ -77,6 +84,7 @@ def start_training(
     manifest = {
         "trigger": {"event_id": trigger.event_id, "event_type": trigger.event_type},
         "objects": objects,
+        "arrivals": arrivals or [],
     }
     try:
         client("s3").put_object(
@@ -122,6 +130,7 @@ def start_training(
             "trigger_event_id": trigger.event_id,
             "trigger_event_type": trigger.event_type,
             "objects": len(objects),
+            "arrivals": len(arrivals or []),
             "manifest_key": manifest_key,
         },
     )
@@ -137,20 +146,36 @@ def drain_and_start(
     allow_empty: bool,
     coalesce: bool = False,
 ) -> str | None:
-    """As the guard holder, start one run with every pending arrival, then forget them.
+    """As the guard holder, start one run on the accepted dataset, then forget the pending
+    arrivals it covers (every arrival accepted so far: the dataset is read after them).
 
-    With nothing pending and `allow_empty` false, the guard is released and None returned.
-    `coalesce` relabels the trigger `coalesced` when the run carries more than one arrival.
+    With nothing pending and `allow_empty` false, or no accepted data at all, the guard is
+    released and None returned. `coalesce` relabels the trigger `coalesced` when the run
+    carries more than one arrival.
     """
     items = read_pending(settings)
-    objects = unique_objects(items)
-    if not objects and not allow_empty:
+    arrivals = unique_objects(items)
+    if not arrivals and not allow_empty:
         release_guard(settings, token=token)
         return None
-    if coalesce and len(objects) > 1:
+    objects = accepted_dataset(settings)
+    if not objects:
+        logger.warning(
+            "training not started: no accepted data under the incoming prefix",
+            extra={"input_data_uri": settings.input_data_uri, "arrivals": len(arrivals)},
+        )
+        delete_pending(settings, items)  # their versions are no longer current
+        release_guard(settings, token=token)
+        return None
+    if coalesce and len(arrivals) > 1:
         trigger = Trigger(event_id=trigger.event_id, event_type="coalesced")
     execution_arn = start_training(
-        settings, token=token, trigger=trigger, objects=objects, description=description
+        settings,
+        token=token,
+        trigger=trigger,
+        objects=objects,
+        description=description,
+        arrivals=arrivals,
     )
     delete_pending(settings, items)
     return execution_arn

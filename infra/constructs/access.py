@@ -37,15 +37,18 @@ def objects(bucket: s3.IBucket, actions: Sequence[str], *patterns: str) -> iam.P
     )
 
 
-def listing(bucket: s3.IBucket, *prefixes: str) -> iam.PolicyStatement:
+def listing(
+    bucket: s3.IBucket, *prefixes: str, action: str = "s3:ListBucket"
+) -> iam.PolicyStatement:
     """s3:ListBucket on the bucket; limited to key prefixes by `s3:prefix` when given.
 
     A caller that must tell a missing key (404) from a denied one (403) needs it without a
-    prefix condition: the check S3 makes for that carries no s3:prefix.
+    prefix condition: the check S3 makes for that carries no s3:prefix. ListObjectVersions is
+    `action="s3:ListBucketVersions"`, which takes the same condition.
     """
     conditions = {"StringLike": {"s3:prefix": [f"{p}*" for p in prefixes]}} if prefixes else None
     return iam.PolicyStatement(
-        actions=["s3:ListBucket"], resources=[bucket.bucket_arn], conditions=conditions
+        actions=[action], resources=[bucket.bucket_arn], conditions=conditions
     )
 
 

@@ -29,6 +29,8 @@ TRAINING_STATE_ACTIONS = (
     "DeleteItem",
     "Query",
     "BatchWriteItem",
+    # The acceptance records of the current versions (functions/shared/dataset.py).
+    "BatchGetItem",
 )
 
 
@@ -58,6 +60,8 @@ class LoopAccess:
             resources=[self.training_pipeline_arn, sm.executions(self.training_pipeline_arn)],
         )
         write_manifests = access.objects(artifacts, access.WRITE, "manifests/*")
+        # A manifest lists the current versions under incoming/ (ListObjectVersions).
+        list_dataset = access.listing(data, INCOMING_PREFIX, action="s3:ListBucketVersions")
         read_packages = iam.PolicyStatement(
             actions=["sagemaker:DescribeModelPackage"], resources=[sm.packages]
         )
@@ -79,12 +83,14 @@ class LoopAccess:
             # A delete marker (DeleteObject without a VersionId); the version itself is kept.
             access.objects(data, ("s3:DeleteObject",), f"{INCOMING_PREFIX}*"),
             write_manifests,
+            list_dataset,
             start_training,
         )
         access.allow(
             pipeline_events,
             access.items(self.table, TRAINING_STATE_ACTIONS),
             write_manifests,
+            list_dataset,
             start_training,
             iam.PolicyStatement(
                 actions=["sagemaker:ListPipelineExecutionSteps"],
@@ -98,6 +104,7 @@ class LoopAccess:
             drift_retrain,
             access.items(self.table, TRAINING_STATE_ACTIONS),
             write_manifests,
+            list_dataset,
             start_training,
         )
         access.allow(

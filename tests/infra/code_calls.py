@@ -27,12 +27,13 @@ SERVICES = ("s3", "dynamodb", "sagemaker", "sns")
 
 # https://docs.aws.amazon.com/AmazonS3/latest/API/API_Operations.html, each operation's
 # "Permissions": HeadObject is authorized as s3:GetObject; CopyObject reads its source and
-# writes its target; ListObjectsV2 is s3:ListBucket.
+# writes its target; ListObjectsV2 is s3:ListBucket; ListObjectVersions is s3:ListBucketVersions.
 S3_ACTIONS = {
     "HeadObject": ("s3:GetObject",),
     "GetObject": ("s3:GetObject",),
     "CopyObject": ("s3:GetObject", "s3:PutObject"),
     "ListObjectsV2": ("s3:ListBucket",),
+    "ListObjectVersions": ("s3:ListBucketVersions",),
 }
 S3_READS = ("HeadObject", "GetObject", "CopyObject")
 # CreateModel hands the model its execution role.

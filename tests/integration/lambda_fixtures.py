@@ -128,6 +128,32 @@ class Aws:
     def json_object(self, bucket: str, key: str) -> Any:
         return json.loads(self.s3.get_object(Bucket=bucket, Key=key)["Body"].read())
 
+    def arrive(self, key: str, body: bytes, event_id: str) -> tuple[str, dict[str, Any]]:
+        """Upload `key` and hand its Object Created event to data_arrival; then release any
+        run it started, so the next trigger is not blocked. (version, the function's answer)"""
+        from functions.shared.settings import DataArrivalSettings, load_settings
+        from functions.shared.training import release_guard
+
+        version = self.put(key, body)
+        answer = handler("data_arrival")(s3_event(key, version, len(body), event_id), FakeContext())
+        if answer.get("execution_arn"):
+            release_guard(load_settings(DataArrivalSettings), execution_arn=answer["execution_arn"])
+        return version, answer
+
+    def manifest_of(self, execution_arn: str) -> dict[str, Any]:
+        """The data manifest a run was started with (its DataManifestUri parameter)."""
+        from moto.sagemaker.models import sagemaker_backends
+
+        execution = (
+            sagemaker_backends[ACCOUNT][REGION]
+            .pipelines[PIPELINE]
+            .pipeline_executions[execution_arn]
+        )
+        params = {p["Name"]: p["Value"] for p in execution.pipeline_parameters}
+        return self.json_object(
+            ARTIFACTS_BUCKET, params["DataManifestUri"].removeprefix(f"s3://{ARTIFACTS_BUCKET}/")
+        )
+
 
 def load_event(name: str) -> dict[str, Any]:
     return json.loads((EVENTS / name).read_text())

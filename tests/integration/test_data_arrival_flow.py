@@ -56,6 +56,20 @@ def test_accepted_object_starts_one_run_with_manifest(aws, context, logs):
     assert all(r.get("correlation_id") == "evt-1" for r in records if "function_name" in r)
 
 
+def test_an_arrival_run_reads_the_accepted_dataset_not_only_the_new_object(aws, context):
+    first, _ = aws.arrive("incoming/first.csv", GOOD_CSV, "e1")
+    _, answer = aws.arrive("incoming/bad.csv", b"customer,when\n1,yesterday\n", "bad")
+    assert answer["status"] == "quarantined"
+    aws.put("incoming/unchecked.csv", GOOD_CSV)  # uploaded, its check not (yet) done
+    second, answer = aws.arrive("incoming/UPPER.CSV", GOOD_CSV, "e2")
+    manifest = aws.manifest_of(answer["execution_arn"])
+    assert [(o["key"], o["version_id"]) for o in manifest["objects"]] == [
+        ("incoming/UPPER.CSV", second),
+        ("incoming/first.csv", first),
+    ]
+    assert [o["key"] for o in manifest["arrivals"]] == ["incoming/UPPER.CSV"]
+
+
 def test_same_event_three_times_starts_one_run(aws, context):
     version = aws.put("incoming/a.csv", GOOD_CSV)
     event = s3_event("incoming/a.csv", version, len(GOOD_CSV))
@@ -130,8 +144,10 @@ def test_thousand_arrivals_while_in_flight_make_one_follow_up(aws, context):
     manifest = aws.json_object(
         ARTIFACTS_BUCKET, params["DataManifestUri"].removeprefix(f"s3://{ARTIFACTS_BUCKET}/")
     )
-    versions = {o["version_id"] for o in manifest["objects"]}
-    assert versions == {f"v{i:04d}" for i in range(1000)}
+    arrivals = {o["version_id"] for o in manifest["arrivals"]}
+    assert arrivals == {f"v{i:04d}" for i in range(1000)}
+    # The burst's versions exist only in the state table here: the run reads what is current.
+    assert [o["key"] for o in manifest["objects"]] == ["incoming/first.csv"]
     pending = aws.ddb.query(
         TableName="mlops-dev-state",
         KeyConditionExpression="pk = :pk",

@@ -3,7 +3,13 @@
 from __future__ import annotations
 
 import pytest
-from lambda_fixtures import ARTIFACTS_BUCKET, DATA_BUCKET, handler, load_event, log_records
+from lambda_fixtures import (
+    DATA_BUCKET,
+    GOOD_CSV,
+    handler,
+    load_event,
+    log_records,
+)
 
 from functions.drift_retrain.logic import retrain
 from functions.shared.settings import DriftRetrainSettings, load_settings
@@ -15,27 +21,61 @@ def _skips(logs) -> list[str]:
 
 
 def test_drift_alarm_starts_a_retrain_with_manifest(aws, context):
+    aws.arrive("incoming/a.csv", GOOD_CSV, "arrival")
     result = handler("drift_retrain")(load_event("alarm_drift_score_alarm.json"), context)
     assert result["status"] == "started"
-    [execution] = aws.executions()
-    key = next(
-        o["Key"]
-        for o in aws.s3.list_objects_v2(Bucket=ARTIFACTS_BUCKET, Prefix="manifests/")["Contents"]
-    )
-    manifest = aws.json_object(ARTIFACTS_BUCKET, key)
+    execution = result["execution_arn"]
+    manifest = aws.manifest_of(execution)
     assert manifest["trigger"]["event_type"] == "drift:alarm"
     assert manifest["trigger"]["event_id"] == "c4c1c1c9-6542-e61b-6ef0-8c4d36933a92"
     from moto.sagemaker.models import sagemaker_backends
 
     run = sagemaker_backends["123456789012"]["us-east-1"].pipelines["mlops-dev-training"]
-    params = {
-        p["Name"]: p["Value"]
-        for p in run.pipeline_executions[execution["PipelineExecutionArn"]].pipeline_parameters
-    }
+    params = {p["Name"]: p["Value"] for p in run.pipeline_executions[execution].pipeline_parameters}
     assert params["InputDataUri"] == f"s3://{DATA_BUCKET}/incoming/"
 
 
+def test_drift_and_scheduled_runs_read_the_current_accepted_objects(aws, context):
+    """Not only what arrived since the last run: the dataset as it is when the run is decided,
+    without what was quarantined, deleted, or never passed its arrival check."""
+    accepted, _ = aws.arrive("incoming/a.csv", GOOD_CSV, "a")
+    later, _ = aws.arrive("incoming/2026/b.csv", GOOD_CSV, "b")
+    _, answer = aws.arrive("incoming/bad.csv", b"customer,when\n1,yesterday\n", "bad")
+    assert answer["status"] == "quarantined"
+    aws.arrive("incoming/deleted.csv", GOOD_CSV, "deleted")
+    aws.s3.delete_object(Bucket=DATA_BUCKET, Key="incoming/deleted.csv")
+    aws.put("incoming/unchecked.csv", GOOD_CSV)  # its arrival check never ended (crashed)
+    expected = [("incoming/2026/b.csv", later), ("incoming/a.csv", accepted)]
+
+    scheduled = handler("drift_retrain")(load_event("scheduled_event.json"), context)
+    assert scheduled["status"] == "started"
+    manifest = aws.manifest_of(scheduled["execution_arn"])
+    assert manifest["trigger"]["event_type"] == "schedule"
+    assert [(o["key"], o["version_id"]) for o in manifest["objects"]] == expected
+    assert {o["event_id"] for o in manifest["objects"]} == {"a", "b"}
+    release_guard(load_settings(DriftRetrainSettings), execution_arn=scheduled["execution_arn"])
+
+    settings = load_settings(DriftRetrainSettings).model_copy(
+        update={"retrain_cooldown_seconds": 0}
+    )
+    alarmed = retrain(Trigger("alarm-1", "drift:alarm"), settings, "drift-score")
+    manifest = aws.manifest_of(alarmed["execution_arn"])
+    assert manifest["trigger"] == {"event_id": "alarm-1", "event_type": "drift:alarm"}
+    assert [(o["key"], o["version_id"]) for o in manifest["objects"]] == expected
+
+
+def test_no_accepted_data_starts_no_retrain(aws, context, logs):
+    aws.put("incoming/unchecked.csv", GOOD_CSV)
+    result = handler("drift_retrain")(load_event("alarm_drift_score_alarm.json"), context)
+    assert result == {"status": "skipped", "reason": "no_data"}
+    assert aws.executions() == []
+    state = aws.ddb.scan(TableName="mlops-dev-state")["Items"]
+    assert not [i for i in state if i["pk"]["S"] == "guard"]  # no guard, no cooldown
+    assert all(i["count"]["N"] == "0" for i in state if i["pk"]["S"] == "retrain-count")
+
+
 def test_feature_alarm_and_schedule_are_triggers(aws, context):
+    aws.arrive("incoming/a.csv", GOOD_CSV, "arrival")
     settings = load_settings(DriftRetrainSettings).model_copy(
         update={"retrain_cooldown_seconds": 0}
     )
@@ -72,6 +112,8 @@ def test_truncated_alarm_is_ignored(aws, context):
 
 
 def test_skips_in_flight_cooldown_and_daily_cap(aws, context, logs):
+    aws.arrive("incoming/a.csv", GOOD_CSV, "arrival")
+    arrival_runs = len(aws.executions())
     settings = load_settings(DriftRetrainSettings).model_copy(
         update={"retrain_cooldown_seconds": 0, "retrain_daily_cap": 2}
     )
@@ -87,7 +129,7 @@ def test_skips_in_flight_cooldown_and_daily_cap(aws, context, logs):
     assert retrain(Trigger("e4", "drift:alarm"), settings, "x")["reason"] == "daily_cap"
     cooled = settings.model_copy(update={"retrain_cooldown_seconds": 3600})
     assert retrain(Trigger("e5", "drift:alarm"), cooled, "x")["reason"] == "cooldown"
-    assert len(aws.executions()) == 2
+    assert len(aws.executions()) == arrival_runs + 2
     assert _skips(logs) == ["in_flight", "daily_cap", "cooldown"]
     counter = aws.ddb.query(
         TableName="mlops-dev-state",
