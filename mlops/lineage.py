@@ -85,6 +85,15 @@ def manifest_objects(s3: Any, manifest_uri: str | None) -> list[DataObject]:
     ]
 
 
+def trained_on(s3: Any, meta: dict[str, str]) -> list[DataObject]:
+    """The object versions the run read: its Validate step's record (`DataObjectsUri`), which
+    leaves out any version of the manifest that was gone by then. Packages registered before
+    that record existed name their manifest's objects."""
+    if meta.get("DataObjectsUri"):
+        return manifest_objects(s3, meta["DataObjectsUri"])
+    return manifest_objects(s3, meta.get("DataManifestUri"))
+
+
 def lineage(
     *,
     s3: Any,
@@ -121,7 +130,7 @@ def lineage(
         code_version=meta.get("CodeVersion"),
         metric=metric,
         baseline_uri=meta.get("BaselineUri") or record.get("baseline_uri"),
-        data_objects=manifest_objects(s3, meta.get("DataManifestUri")),
+        data_objects=trained_on(s3, meta),
     )
 
 

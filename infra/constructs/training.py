@@ -53,13 +53,23 @@ class SageMakerExecutionRole(Construct):
             f"arn:{stack.partition}:logs:{stack.region}:{stack.account}:log-group:/aws/sagemaker/*"
         )
         statements = [
-            # Job inputs: the data of a run, the captured traffic of a window (both downloaded
-            # by SageMaker with ListBucket + GetObject); step outputs, the live record, the
-            # baseline and the drift reports in the artifacts bucket; the drift check reads the
-            # earlier windows' reports back for the endpoint's history page.
-            access.objects(data_bucket, access.READ, f"{INCOMING_PREFIX}*", f"{CAPTURE_PREFIX}*"),
+            # Job inputs: the object versions of a run's manifest (read by Validate, by
+            # VersionId), or the current ones of a run started without a manifest (listed);
+            # the captured traffic of a window (downloaded by SageMaker with ListBucket +
+            # GetObject); the manifests, step outputs, the live record, the baseline and the
+            # drift reports in the artifacts bucket; the drift check reads the earlier windows'
+            # reports back for the endpoint's history page.
+            access.objects(data_bucket, access.READ_VERSIONS, f"{INCOMING_PREFIX}*"),
+            access.objects(data_bucket, access.READ, f"{CAPTURE_PREFIX}*"),
             access.listing(data_bucket, INCOMING_PREFIX, CAPTURE_PREFIX),
-            access.objects(artifacts_bucket, access.READ, "pipelines/*", "live/*", "monitoring/*"),
+            access.objects(
+                artifacts_bucket,
+                access.READ,
+                "manifests/*",
+                "pipelines/*",
+                "live/*",
+                "monitoring/*",
+            ),
             access.objects(
                 artifacts_bucket,
                 (*access.WRITE, "s3:AbortMultipartUpload"),
@@ -161,6 +171,7 @@ class SageMakerExecutionRole(Construct):
                     job_logs,
                     data_bucket.arn_for_objects(f"{INCOMING_PREFIX}*"),
                     data_bucket.arn_for_objects(f"{CAPTURE_PREFIX}*"),
+                    artifacts_bucket.arn_for_objects("manifests/*"),
                     artifacts_bucket.arn_for_objects("pipelines/*"),
                     artifacts_bucket.arn_for_objects("live/*"),
                     artifacts_bucket.arn_for_objects("monitoring/*"),

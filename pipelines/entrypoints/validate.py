@@ -1,17 +1,19 @@
-"""Validate: check the input CSVs against the schema; pass the validated rows on, or fail.
+"""Validate: check the run's data against the schema; pass the validated rows on, or fail.
 
-    python -m pipelines.entrypoints.validate --schema <parts> [--input DIR] [--output DIR]
-        [--report DIR] [--message-file FILE] [--manifest-uri S3URI]
+    python -m pipelines.entrypoints.validate --schema <parts> [--manifest-uri S3URI]
+        [--input-uri S3URI] [--input DIR] [--data-dir DIR] [--output DIR] [--report DIR]
+        [--message-file FILE]
 
-On success the rows go to `--output/data.csv` (the only data Preprocess sees, so files added to
-the input prefix meanwhile cannot slip in) and the report to `--report/validation.json`. On
-failure the job exits 1 with every violation in the message.
+The data is exactly the object versions of the run's manifest, read from S3 into --data-dir
+(pipelines/entrypoints/data_input.py). On success the rows go to `--output/data.csv` (the only
+data Preprocess sees) and the report to `--report/validation.json`, with `data_objects.json`
+beside it: the objects read, by version, which the model's lineage names. On failure the job
+exits 1 with every violation in the message.
 """
 
 from __future__ import annotations
 
 import argparse
-import hashlib
 import re
 import time
 from pathlib import Path
@@ -24,16 +26,19 @@ from pipelines.entrypoints.common import (
     unpack_schema,
     write_json,
 )
-from pipelines.steps.tabular import find_data_files, write_csv
+from pipelines.entrypoints.data_input import RunData, gather
+from pipelines.steps.tabular import write_csv
 from pipelines.steps.validate import validate_files
 
 _UNSAFE = re.compile(r"[^\w\s.:/=+\-@]")
+DATA_OBJECTS_FILE = "data_objects.json"
 
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     add_schema_argument(parser)
-    parser.add_argument("--input", type=Path, default=Path("/opt/ml/processing/input/data"))
+    parser.add_argument("--input", type=Path, default=None, help="local files instead of S3")
+    parser.add_argument("--data-dir", type=Path, default=Path("/opt/ml/processing/input/data"))
     parser.add_argument("--output", type=Path, default=Path("/opt/ml/processing/output/validated"))
     parser.add_argument("--report", type=Path, default=Path("/opt/ml/processing/output/report"))
     parser.add_argument("--message-file", type=Path, default=Path(PROCESSING_MESSAGE_FILE))
@@ -46,13 +51,20 @@ def main(argv: list[str] | None = None) -> None:
 
     started = time.perf_counter()
     schema = unpack_schema(args.schema)
-    files = find_data_files(args.input)
-    typed, report = validate_files(files, schema)
+    data = gather(
+        manifest_uri=args.manifest_uri,
+        input_uri=args.input_uri,
+        local_input=args.input,
+        dest=args.data_dir,
+    )
+    write_json(args.report / DATA_OBJECTS_FILE, data.record())
+    for obj, reason in data.not_read:
+        log(f"warning: not read: {obj.name} version {obj.version_id}: {reason}")
+    if not data.read:
+        fail(_nothing_read(data), args.message_file)
+    typed, report = validate_files(data.files, schema)
     summary = report.to_dict()
-    summary["files"] = [
-        {"path": str(f.relative_to(args.input)) if f != args.input else f.name, "sha256": _sha(f)}
-        for f in files
-    ]
+    summary["files"] = [{"path": name, "sha256": data.sha256[path]} for name, path in data.files]
     summary["lineage"] = {
         "InputDataUri": registry_safe(args.input_uri),
         "DataManifestUri": registry_safe(args.manifest_uri),
@@ -66,23 +78,23 @@ def main(argv: list[str] | None = None) -> None:
     for warning in report.warnings:
         log(f"warning: {warning}")
     log(
-        f"validated {report.n_rows} rows from {len(files)} file(s) in "
+        f"validated {report.n_rows} rows from {len(data.read)} object(s) in "
         f"{time.perf_counter() - started:.2f}s"
     )
+
+
+def _nothing_read(data: RunData) -> str:
+    if not data.not_read:
+        source = data.manifest_uri or "the input"
+        return f"no data objects to validate: {source} lists none"
+    gone = ", ".join(f"{o.name} version {o.version_id}" for o, _ in data.not_read[:5])
+    return f"none of the {len(data.not_read)} data object(s) could be read: {gone}"
 
 
 def registry_safe(value: str) -> str:
     """A CustomerMetadataProperties value: 1-256 characters from the registry's allowed set."""
     cleaned = _UNSAFE.sub("_", value)[:256]
     return cleaned or "none"
-
-
-def _sha(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 if __name__ == "__main__":

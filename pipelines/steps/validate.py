@@ -6,6 +6,7 @@ column and what is wrong, so whoever fixes the data fixes it in one go.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -35,23 +36,26 @@ class ValidationReport:
 
 
 def validate_files(
-    files: list[Path], schema: DatasetSchema
+    files: Sequence[tuple[str, Path]], schema: DatasetSchema
 ) -> tuple[pd.DataFrame, ValidationReport]:
-    """Read and check files; the typed frame is only meaningful when the report passed."""
-    names = [str(f) for f in files]
+    """Read and check the objects, each given as (its name, its local copy); the typed frame is
+    only meaningful when the report passed."""
+    names = [name for name, _ in files]
+    paths = [path for _, path in files]
     if not files:
         report = ValidationReport(False, 0, names, ["no data files (.csv or .csv.gz) in the input"])
         return pd.DataFrame(columns=list(schema.columns)), report
     header_violations = []
-    for path, header in read_headers(files).items():
-        missing = [c for c in schema.columns if c not in header]
+    headers = read_headers(paths)
+    for name, path in files:
+        missing = [c for c in schema.columns if c not in headers[path]]
         if missing:
-            header_violations.append(f"file {path.name}: missing column(s) {', '.join(missing)}")
+            header_violations.append(f"file {name}: missing column(s) {', '.join(missing)}")
     if header_violations:
         return pd.DataFrame(columns=list(schema.columns)), ValidationReport(
             False, 0, names, header_violations
         )
-    typed, report = validate_frame(read_raw(files), schema)
+    typed, report = validate_frame(read_raw(paths), schema)
     report.files = names
     return typed, report
 

@@ -32,6 +32,7 @@ from sagemaker.train.model_trainer import ModelTrainer
 
 from pipelines import sdk
 from pipelines.entrypoints.common import pack_schema
+from pipelines.entrypoints.validate import DATA_OBJECTS_FILE
 from pipelines.settings import TrainingPipelineSettings
 from pipelines.steps import serving_input
 from pipelines.steps.evaluate import OBJECTIVE_REGRESSION_PATH, OBJECTIVE_VALUE_PATH
@@ -221,13 +222,15 @@ def build_pipeline(settings: TrainingPipelineSettings) -> Pipeline:
     validation_report = PropertyFile(
         name="ValidationReport", output_name="report", path="validation.json"
     )
+    # No data input: a ProcessingInput downloads each key's latest version, and a run reads the
+    # versions of its manifest, which Validate GETs itself (pipelines/entrypoints/data_input.py).
     validate = b.processing(
         "Validate",
         "validate",
-        inputs=[sdk.s3_input("data", p.input_data_uri, f"{IN}/data")],
+        inputs=[],
         outputs=[_output("validated", f"{OUT}/validated"), _output("report", f"{OUT}/report")],
         args=[
-            "--input", f"{IN}/data",
+            "--data-dir", f"{IN}/data",
             "--output", f"{OUT}/validated",
             "--report", f"{OUT}/report",
             "--input-uri", p.input_data_uri,
@@ -281,6 +284,7 @@ def build_pipeline(settings: TrainingPipelineSettings) -> Pipeline:
         args=["--train", f"{IN}/train", "--output", f"{OUT}/baseline"],
     )
     evaluation_uri = Join(on="/", values=[_output_uri(evaluate, "evaluation"), "evaluation.json"])
+    data_objects_uri = Join(on="/", values=[_output_uri(validate, "report"), DATA_OBJECTS_FILE])
     baseline_uri = Join(on="/", values=[_output_uri(baseline, "baseline"), "baseline.json"])
     metric_value = JsonGet(
         step_name="Evaluate", property_file=evaluation, json_path=OBJECTIVE_VALUE_PATH
@@ -288,7 +292,9 @@ def build_pipeline(settings: TrainingPipelineSettings) -> Pipeline:
     regression = JsonGet(
         step_name="Evaluate", property_file=evaluation, json_path=OBJECTIVE_REGRESSION_PATH
     )
-    lineage = _lineage(validation_report, evaluation, evaluation_uri, baseline_uri, settings)
+    lineage = _lineage(
+        validation_report, evaluation, evaluation_uri, baseline_uri, data_objects_uri, settings
+    )
     register = b.register(train, evaluation_uri, baseline_uri, lineage)
     compare = (
         ConditionGreaterThanOrEqualTo
@@ -331,6 +337,7 @@ def _lineage(
     evaluation: PropertyFile,
     evaluation_uri: Join,
     baseline_uri: Join,
+    data_objects_uri: Join,
     settings: TrainingPipelineSettings,
 ) -> dict[str, Any]:
     """CustomerMetadataProperties. Values from parameters come through Validate's report,
@@ -342,6 +349,8 @@ def _lineage(
     return {
         "InputDataUri": from_validation("InputDataUri"),
         "DataManifestUri": from_validation("DataManifestUri"),
+        # The object versions the run read (the manifest's, less any that were gone).
+        "DataObjectsUri": data_objects_uri,
         "TriggerEventId": from_validation("TriggerEventId"),
         "TriggerEventType": from_validation("TriggerEventType"),
         "PipelineExecutionArn": ExecutionVariables.PIPELINE_EXECUTION_ARN,

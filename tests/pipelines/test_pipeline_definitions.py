@@ -101,6 +101,9 @@ def test_training_shape(built):
     ]
     steps = {s["Name"]: s for s in d["Steps"]}
     assert list(steps) == ["Validate", "Preprocess", "Train", "Evaluate", "Baseline", "CheckMetric"]
+    # A prefix input would download the latest versions; Validate reads the manifest's itself.
+    validate_inputs = steps["Validate"]["Arguments"]["ProcessingInputs"]
+    assert [i["InputName"] for i in validate_inputs] == ["code"]
     hp = steps["Train"]["Arguments"]["HyperParameters"]
     assert hp["sagemaker_program"] == "pipelines/entrypoints/train.py"
     assert hp["sagemaker_submit_directory"] == "${CodeBundleUri}"
@@ -108,6 +111,7 @@ def test_training_shape(built):
     assert set(register["CustomerMetadataProperties"]) == {
         "InputDataUri",
         "DataManifestUri",
+        "DataObjectsUri",
         "TriggerEventId",
         "TriggerEventType",
         "PipelineExecutionArn",

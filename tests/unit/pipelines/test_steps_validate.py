@@ -66,5 +66,5 @@ def test_files_missing_header_column_and_no_files(tmp_path, churn_raw, churn_sch
     assert report.violations == ["no data files (.csv or .csv.gz) in the input"]
     path = tmp_path / "a.csv"
     churn_raw.drop(columns=["age"]).to_csv(path, index=False)
-    _, report = validate_files([path], churn_schema)
-    assert report.violations == ["file a.csv: missing column(s) age"]
+    _, report = validate_files([("s3://data/incoming/a.csv", path)], churn_schema)
+    assert report.violations == ["file s3://data/incoming/a.csv: missing column(s) age"]
