@@ -1,9 +1,10 @@
 """Copy a rejected object to quarantine/ with a machine-readable reason, and take it out of the
 training input without destroying it.
 
-Training reads the current objects under `incoming/`, so a rejected object must stop being
-current there: a delete marker does that in the versioned bucket while the rejected version
-stays readable by its version id (named in the reason file), next to its copy in quarantine/.
+A run's manifest lists only current, accepted versions under `incoming/`, so a rejected object
+must stop being current there: a delete marker does that in the versioned bucket while the
+rejected version stays readable by its version id (named in the reason file), next to its copy
+in quarantine/.
 """
 
 from __future__ import annotations

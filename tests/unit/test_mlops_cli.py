@@ -118,6 +118,36 @@ def test_lineage_names_the_model_that_served_then_and_its_data(aws, capsys):
     assert second in now and "evt-r2" in now and "incoming/r2.csv" in now
 
 
+def test_lineage_names_the_versions_the_run_read_not_the_ones_it_could_not(aws, capsys):
+    """The run's Validate record (DataObjectsUri) is the truth: a manifest version that was
+    gone when Validate read it is not named as training data."""
+    s3, sm = aws
+    arn = _register(s3, sm, "r1", "Approved")
+    manifest = json.loads(s3.get_object(Bucket=ARTIFACTS, Key="manifests/r1.json")["Body"].read())
+    [read] = manifest["objects"]
+    gone = {**read, "key": "incoming/gone.csv", "version_id": "v-gone"}
+    manifest["objects"].append(gone)
+    s3.put_object(Bucket=ARTIFACTS, Key="manifests/r1.json", Body=json.dumps(manifest))
+    record = {"objects": [read], "not_read": [{**gone, "reason": "NoSuchVersion"}]}
+    s3.put_object(
+        Bucket=ARTIFACTS, Key="pipelines/r1/report/data_objects.json", Body=json.dumps(record)
+    )
+    meta = sm.describe_model_package(ModelPackageName=arn)["CustomerMetadataProperties"]
+    sm.update_model_package(
+        ModelPackageArn=arn,
+        CustomerMetadataProperties={
+            **meta,
+            "DataObjectsUri": f"s3://{ARTIFACTS}/pipelines/r1/report/data_objects.json",
+        },
+    )
+    _go_live(s3, arn)
+    assert main(["lineage", "--config", CONFIG, "--json"]) == 0
+    answer = json.loads(capsys.readouterr().out)
+    assert [(o["key"], o["version_id"]) for o in answer["data_objects"]] == [
+        ("incoming/r1.csv", read["version_id"])
+    ]
+
+
 def test_lineage_before_any_deployment_says_nothing_served(aws, capsys):
     assert main(["lineage", "--config", CONFIG]) == 1
     assert "no model served mlops-dev-endpoint" in capsys.readouterr().err
