@@ -1,11 +1,12 @@
 """Validate's input: exactly the object versions of the run's manifest, read by VersionId.
 
-A ProcessingInput of an S3 prefix (or of an S3 manifest file, which lists keys, not versions)
-downloads the objects as they are when the job starts, each key's latest version
-(https://docs.aws.amazon.com/sagemaker/latest/APIReference/API_ProcessingS3Input.html). A run
-is decided earlier, and what is under `incoming/` changes meanwhile: arrivals still being
-checked, objects quarantined, overwritten or deleted. So Validate gets no data input: it reads
-the manifest and GETs each (key, VersionId) itself, with the job's role, which needs
+A ProcessingInput names keys, never versions: a key prefix, or a manifest file "containing a
+list of object keys" (S3DataType in
+https://docs.aws.amazon.com/sagemaker/latest/APIReference/API_ProcessingS3Input.html), so
+SageMaker downloads the objects as they are when the job starts. A run is decided earlier,
+and what is under `incoming/` changes meanwhile: arrivals still being checked, objects
+quarantined, overwritten or deleted. So Validate gets no data input: it reads the manifest and
+GETs each (key, VersionId) itself, with the job's role, which needs
 s3:GetObjectVersion for that (https://docs.aws.amazon.com/AmazonS3/latest/API/API_GetObject.html,
 "Versioning"). In a versioned bucket a version stays readable after its key is overwritten or
 deleted (a delete marker), so the run reads what it was decided on. A version that is gone
