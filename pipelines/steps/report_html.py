@@ -17,7 +17,7 @@ from pipelines.steps.report_charts import (
     bar_chart,
     format_value,
 )
-from pipelines.steps.report_order import by_severity, severity
+from pipelines.steps.report_order import alpha_of, by_severity, severity
 
 HISTORY_LINK = "history.html"  # written next to each window's report
 
@@ -38,7 +38,11 @@ def render_html(report: dict[str, Any]) -> str:
     if report.get("message"):
         rows.insert(1, ("message", report["message"]))
     summary = "".join(f"<tr><th>{escape(k)}</th><td>{escape(str(v))}</td></tr>" for k, v in rows)
-    features = by_severity(drift.get("features"))
+    alpha = alpha_of(drift)
+    features = [
+        {**f, "severity": severity(f, alpha=alpha)}
+        for f in by_severity(drift.get("features"), alpha=alpha)
+    ]
     sections = [_feature_table(features)]
     sections += [_feature(f) for f in features]
     return (
@@ -61,7 +65,7 @@ def _feature_table(features: list[dict[str, Any]]) -> str:
     rows = "".join(
         f"<tr{' class=flag' if f.get('drifted') else ''}><td><a href='#{_anchor(f)}'>"
         f"{escape(str(f.get('name')))}</a></td><td>{'drift' if f.get('drifted') else 'no drift'}"
-        f"</td><td>{_times(severity(f))}</td><td>{escape(str(f.get('method')))}</td>"
+        f"</td><td>{_times(f.get('severity'))}</td><td>{escape(str(f.get('method')))}</td>"
         f"<td>{_num(f.get('statistic'))}</td><td>{_num(f.get('threshold'))}</td>"
         f"<td>{escape(str(f.get('reason') or ''))}</td></tr>"
         for f in features
@@ -78,10 +82,10 @@ def _anchor(f: dict[str, Any]) -> str:
 
 
 def _times(value: float | None) -> str:
-    """A severity as a multiple of the threshold."""
+    """A severity as a multiple of the decision boundary."""
     if value is None:
         return "n/a"
-    return "beyond any" if value == float("inf") else f"{value:.2f}\u00d7 threshold"
+    return "beyond any" if value == float("inf") else f"{value:.2f}\u00d7 the boundary"
 
 
 def _feature(f: dict[str, Any]) -> str:
@@ -90,7 +94,7 @@ def _feature(f: dict[str, Any]) -> str:
     facts = (
         f"{escape(str(f.get('kind')))}, {escape(str(f.get('method')))} "
         f"{_num(f.get('statistic'))} (threshold {_num(f.get('threshold'))}), "
-        f"PSI {_num(f.get('psi'))}, severity {_times(severity(f))}"
+        f"PSI {_num(f.get('psi'))}, severity {_times(f.get('severity'))}"
     )
     if f.get("reason"):
         facts += f", {escape(str(f['reason']))}"

@@ -12,13 +12,13 @@ import pytest
 from moto import mock_aws
 
 from pipelines.datasets import generate_churn
-from pipelines.drift import build_profile
+from pipelines.drift import build_profile, check_drift
 from pipelines.entrypoints.common import pack_schema
 from pipelines.entrypoints.monitor import main as monitor_main
 from pipelines.steps.report_charts import bar_chart, line_chart, nice_ticks
 from pipelines.steps.report_history import render_history
 from pipelines.steps.report_html import render_html
-from pipelines.steps.report_order import by_severity, severity
+from pipelines.steps.report_order import alpha_of, by_severity, severity
 
 SVG = "{http://www.w3.org/2000/svg}"
 EM = 0.6  # the width of a character of the axis font, in em: this test's own estimate
@@ -41,26 +41,46 @@ FEATURES = {
     "near": _feature("near", False, 0.09),
     "far": _feature("far", True, 0.5),  # 5x its threshold
     "just": _feature("just", True, 0.11, threshold=0.1),  # 1.1x
-    "tested": _feature("tested", True, method="ks", p_value=1e-6, alpha=0.05),  # ~4.6x
-    "tested_calm": _feature("tested_calm", False, method="ks", p_value=0.5, alpha=0.05),
+    # distance 3x its threshold and adjusted p 1e-4 at alpha 0.01 (2x): drift needs both, so 2x
+    "tested": _feature("tested", True, 0.3, test="ks", p_value=1e-6, p_adjusted=1e-4),
+    # far in distance but not significant: 0.5 ** (1 / 2) ... -log10(0.5) / 2 = 0.15x
+    "tested_calm": _feature("tested_calm", False, 0.3, test="ks", p_value=0.1, p_adjusted=0.5),
     "text": _feature("text", True, None, reason="type_changed"),  # drift without a figure
     "missing": _feature("missing", False, None, reason="missing_in_current"),
-    "pv_as_stat": _feature("pv_as_stat", True, 0.001, threshold=0.05, method="chi2"),  # 50x
 }
 
 
-def test_features_are_ordered_drifted_first_then_by_how_far_past_their_threshold():
+def test_features_are_ordered_drifted_first_then_by_how_far_past_the_decision():
     order = [f["name"] for f in by_severity(FEATURES)]
     assert order == [
-        "text", "pv_as_stat", "far", "tested", "just",  # drifted, most severe first
-        "near", "tested_calm", "calm", "missing",  # then the rest (0.9, 0.23, 0.2); none last
+        "text", "far", "tested", "just",  # drifted, most severe first
+        "near", "calm", "tested_calm", "missing",  # then the rest (0.9, 0.2, 0.15); none last
     ]  # fmt: skip
     assert severity(FEATURES["far"]) == pytest.approx(5.0)
-    assert severity(FEATURES["tested"]) == pytest.approx(6 / -math.log10(0.05))
+    assert severity(FEATURES["tested"]) == pytest.approx(2.0)
+    assert severity(FEATURES["tested_calm"]) == pytest.approx(-math.log10(0.5) / 2)
     assert severity(FEATURES["missing"]) is None
     page = render_html({"endpoint_name": "ep", "drift": {"features": FEATURES}})
     sections = re.findall(r"<section id='f-(\w+)'>", page)
     assert sections == order
+
+
+def test_the_severity_agrees_with_the_engine_decision_on_every_feature(churn_schema):
+    """At least 1x the boundary exactly when the engine called the feature drifted, at the
+    confidence the report was decided at."""
+    features = [f.name for f in churn_schema.features]
+    profile = build_profile([generate_churn(3000, seed=1)[features]], churn_schema.feature_kinds)
+    shifted = generate_churn(400, seed=2)[features]
+    shifted["tenure_months"] = shifted["tenure_months"] * 1.6 + 5
+    shifted.loc[shifted.index[:150], "contract"] = "month-to-month"
+    for confidence in (0.9, 0.99, 0.999):
+        report = check_drift(profile, [shifted], confidence=confidence, min_rows=30).to_dict()
+        alpha = alpha_of(report)
+        assert alpha == pytest.approx(1 - confidence)
+        decided = [f for f in report["features"].values() if f["p_value"] is not None]
+        assert any(f["drifted"] for f in decided) and not all(f["drifted"] for f in decided)
+        for f in decided:
+            assert (severity(f, alpha=alpha) >= 1.0) == f["drifted"], f["name"]
 
 
 def _labels(svg: str) -> tuple[ET.Element, list[ET.Element]]:
