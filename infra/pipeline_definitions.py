@@ -13,7 +13,7 @@ from aws_cdk import CfnMapping, Stack
 from aws_cdk import aws_s3_assets as s3_assets
 from constructs import Construct
 
-from infra.assets import BUILD_DIR
+from infra.assets import BUILD_DIR, REPO_ROOT
 from infra.config import StackConfig
 
 SKLEARN_IMAGE_VERSION = "1.9-0"
@@ -83,6 +83,9 @@ def build_pipeline_artifacts(config: StackConfig, build_dir: Path = BUILD_DIR) -
             training_instance_type=config.compute.training_instance_type,
             training_instance_count=config.compute.training_instance_count,
             inference_instance_types=[config.compute.inference_instance_type],
+            model=config.model,
+            metric_gate=config.metric.gate,
+            metric_confidence=config.metric.confidence,
         )
     )
     monitoring_definition = monitoring.build_monitoring_definition(
@@ -95,7 +98,11 @@ def build_pipeline_artifacts(config: StackConfig, build_dir: Path = BUILD_DIR) -
             processing_instance_type=config.compute.processing_instance_type,
         )
     )
-    bundle_path = bundle.build_code_bundle(build_dir / "pipeline-code")
+    entry_point = config.model.entry_point
+    bundle_path = bundle.build_code_bundle(
+        build_dir / "pipeline-code",
+        model_folder=(REPO_ROOT / entry_point).parent if entry_point else None,
+    )
     return PipelineArtifacts(
         training_definition=training_definition,
         monitoring_definition=monitoring_definition,

@@ -11,9 +11,10 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from pipelines.model_spec import ModelSpec
 from pipelines.schema import DatasetSchema
+from pipelines.steps.condition import Gate
 from pipelines.steps.evaluate import check_metric, greater_is_better
-from pipelines.steps.train import ALGORITHMS
 
 ApprovalStatus = Literal["PendingManualApproval", "Approved"]
 
@@ -46,9 +47,11 @@ class TrainingPipelineSettings(_Settings):
     training_instance_type: str = "ml.m5.large"
     training_instance_count: int = Field(default=1, ge=1)
     inference_instance_types: tuple[str, ...] = ("ml.t2.medium", "ml.m5.large")
-    algorithm: str = "hist_gradient_boosting"
-    # Extra training hyperparameters (e.g. max_iter), passed to the script as --name value.
-    hyperparameters: dict[str, str] = Field(default_factory=dict)
+    # The config's model section: a built-in algorithm or the user's entry point.
+    model: ModelSpec = ModelSpec()
+    # What the threshold is checked against: the metric or its confidence bound (condition.py).
+    metric_gate: Gate = "point"
+    metric_confidence: float = Field(default=0.95, gt=0.5, lt=1.0)
     split_seed: int = 0
     validation_fraction: float = Field(default=0.15, gt=0.0, lt=0.5)
     test_fraction: float = Field(default=0.15, gt=0.0, lt=0.5)
@@ -56,8 +59,6 @@ class TrainingPipelineSettings(_Settings):
     @model_validator(mode="after")
     def _check(self) -> TrainingPipelineSettings:
         check_metric(self.metric_name, self.dataset)
-        if self.algorithm not in ALGORITHMS:
-            raise ValueError(f"algorithm {self.algorithm!r} is not one of {ALGORITHMS}")
         return self
 
     @property
@@ -99,6 +100,9 @@ def training_settings_from_config(config: Mapping[str, Any]) -> TrainingPipeline
         training_instance_count=int(compute.get("training_instance_count", 1)),
         inference_instance_types=tuple(dict.fromkeys([inference_type, "ml.m5.large"])),
         default_threshold=float(config.get("drift", {}).get("default_threshold", 0.1)),
+        model=ModelSpec.model_validate(config.get("model", {})),
+        metric_gate=metric.get("gate", "point"),
+        metric_confidence=float(metric.get("confidence", 0.95)),
     )
 
 
