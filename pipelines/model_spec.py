@@ -6,8 +6,9 @@ What ships with a user's module: the entry point's folder (its `.py` files, subf
 included) is vendored into the code bundle as the package `user_model`, and from there into the
 model archive, so Train, Evaluate and the endpoint import the same code. The endpoint runs
 network-isolated (the model role), so nothing can be installed when it starts:
-`requirements` may only name libraries the scikit-learn image already has (IMAGE_LIBRARIES);
-anything else must be pure Python vendored into the folder and imported relatively.
+`requirements` may only name libraries the scikit-learn image already has (IMAGE_LIBRARIES), at
+versions that admit the ones installed here (what the local runtime runs as the image); anything
+else must be pure Python vendored into the folder and imported relatively.
 """
 
 from __future__ import annotations
@@ -192,17 +193,28 @@ def _vendored_problems(root: Path, entry_point: str) -> list[str]:
 
 
 def _requirement_problems(requirements: tuple[str, ...]) -> list[str]:
+    if not requirements:  # as in the training container, which need not have packaging
+        return []
     from packaging.requirements import InvalidRequirement, Requirement
     from packaging.utils import canonicalize_name
 
     problems = []
     for i, text in enumerate(requirements):
         try:
-            name = canonicalize_name(Requirement(text).name)
+            requirement = Requirement(text)
         except InvalidRequirement as error:
             problems.append(f"requirements.{i}: {text!r} is not a requirement ({error})")
             continue
-        if name not in IMAGE_LIBRARIES:
+        name = canonicalize_name(requirement.name)
+        if name in IMAGE_LIBRARIES:
+            # The versions installed here are the ones the local runtime runs as the image's.
+            installed = _installed_version(name)
+            if installed and not requirement.specifier.contains(installed, prereleases=True):
+                problems.append(
+                    f"requirements.{i}: {text!r} excludes {name} {installed}, the version the "
+                    "image holds (and the local runtime runs)"
+                )
+        else:
             problems.append(
                 f"requirements.{i}: {text!r} is not in the scikit-learn image "
                 f"({sorted(IMAGE_LIBRARIES)}); the model runs network-isolated, so nothing "
@@ -210,6 +222,15 @@ def _requirement_problems(requirements: tuple[str, ...]) -> list[str]:
                 "point's folder instead"
             )
     return problems
+
+
+def _installed_version(name: str) -> str | None:
+    from importlib import metadata
+
+    try:
+        return metadata.version(name)
+    except metadata.PackageNotFoundError:
+        return None
 
 
 def vendored_files(folder: Path) -> list[tuple[str, Path]]:

@@ -14,6 +14,7 @@ import pytest
 
 from emulator.bus import EXACTLY_ONCE
 from emulator.runtime import LocalRuntime, SynthesizedStack
+from mlops.lineage import lineage, render
 from pipelines.datasets import generate_churn
 from pipelines.steps import inference
 
@@ -101,3 +102,20 @@ def test_the_endpoint_serves_the_users_class_through_the_same_inference_code(ser
     expected = inference.predict_fn(inference.input_fn(rows.to_csv(index=False), "text/csv"), model)
     assert [p["score"] for p in predictions] == pytest.approx([p["score"] for p in expected])
     assert all(set(p["probabilities"]) == {"0", "1"} for p in predictions)
+
+
+def test_lineage_shows_how_far_to_trust_the_metric(served):
+    runtime, package, _ = served
+    meta = package["CustomerMetadataProperties"]
+    text = render(
+        lineage(
+            s3=runtime.cloud.client("s3"),
+            sagemaker=runtime.cloud.client("sagemaker"),
+            artifacts_bucket=runtime.artifacts_bucket,
+            endpoint_name=runtime.endpoint_name,
+        )
+    )
+    assert (
+        f"metric   roc_auc = {meta['MetricValue']} on 225 test rows, 95% interval "
+        f"{meta['MetricLowerBound']} to {meta['MetricUpperBound']}"
+    ) in text

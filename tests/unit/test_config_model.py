@@ -97,7 +97,7 @@ def test_entry_point_problems_are_listed_together(tmp_path):
     config["model"] = {
         "algorithm": "linear",
         "entry_point": "models/missing.py",
-        "requirements": ["xgboost>=2", "numpy", "not a requirement!"],
+        "requirements": ["xgboost>=2", "numpy", "not a requirement!", "scikit-learn<1"],
     }
     text = _problems(config, project_root=tmp_path)
     assert "model.algorithm: 'linear' and entry_point 'models/missing.py' are both set" in text
@@ -106,6 +106,7 @@ def test_entry_point_problems_are_listed_together(tmp_path):
     assert "network-isolated" in text
     assert "model.requirements.2: 'not a requirement!' is not a requirement" in text
     assert "requirements.1" not in text  # numpy is in the image
+    assert "model.requirements.3: 'scikit-learn<1' excludes scikit-learn 1." in text
 
 
 @pytest.mark.parametrize(
