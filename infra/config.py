@@ -22,6 +22,7 @@ from pydantic import (
 
 from functions.deploy import traffic
 from infra import quotas
+from infra.assets import REPO_ROOT
 from infra.config_checks import aws_problems, raw_aws_problems
 from infra.names import PhysicalNames
 from infra.schedules import schedule_problem
@@ -369,13 +370,10 @@ def _is_plain(value: object) -> bool:
     return isinstance(value, str | int | float | bool) or value is None
 
 
-# model.entry_point is a path in the repository: the folder that holds cdk.json.
-PROJECT_ROOT = Path(__file__).resolve().parents[1]
-
-
 def parse_config(
-    raw: dict, *, source: str = "config", project_root: Path = PROJECT_ROOT
+    raw: dict, *, source: str = "config", project_root: Path = REPO_ROOT
 ) -> StackConfig:
+    """`project_root`: where model.entry_point is looked up (the repository, beside cdk.json)."""
     try:
         return StackConfig.model_validate(raw, context={"project_root": project_root})
     except ValidationError as error:

@@ -78,10 +78,7 @@ def evaluate_model(
         binary = len(labels) == 2
         section = "binary_classification_metrics" if binary else "multiclass_classification_metrics"
         scores = _classification(y_true, proba, labels, positive if binary else None, seed)
-        scorer = resampled_scores.classification_scorer(
-            metric, labels, positive if binary else None
-        ) or _classification_scorer(metric, labels, positive if binary else None)
-        objective = (scorer, y_true, proba)
+        objective = (_scorer(metric, labels, positive if binary else None), y_true, proba)
     if metric not in scores:
         raise ValueError(f"metric {metric} is undefined on this test set (a single class?)")
     value, std = scores[metric]["value"], scores[metric]["standard_deviation"]
@@ -138,7 +135,7 @@ def _classification(
     for name in CLASSIFICATION_METRICS:
         if name == "roc_auc" and len(set(y)) < 2:
             continue  # undefined on a single-class test set
-        scorer = _classification_scorer(name, labels, positive)
+        scorer = _scorer(name, labels, positive)
         out[name] = _measure(scorer, y, proba, seed)
     y_pred = np.array(labels)[proba.argmax(axis=1)]
     matrix = skm.confusion_matrix(y, y_pred, labels=labels)
@@ -153,6 +150,13 @@ def _auc(y: np.ndarray, proba: np.ndarray, labels: list[str], positive: str | No
     if positive is not None:
         return float(skm.roc_auc_score(y == positive, proba[:, labels.index(positive)]))
     return float(skm.roc_auc_score(y, proba, multi_class="ovr", labels=labels))
+
+
+def _scorer(metric: str, labels: list[str], positive: str | None) -> resampled_scores.Scorer:
+    """The numpy version where there is one (same values, a fraction of the time), else
+    scikit-learn's."""
+    fast = resampled_scores.classification_scorer(metric, labels, positive)
+    return fast or _classification_scorer(metric, labels, positive)
 
 
 def _classification_scorer(
@@ -175,20 +179,10 @@ def _classification_scorer(
 
 
 def _regression(y: np.ndarray, y_pred: np.ndarray, seed: int) -> dict[str, Any]:
-    return {n: _measure(_regression_scorer(n), y, y_pred, seed) for n in REGRESSION_METRICS}
-
-
-def _regression_scorer(metric: str) -> Callable[[np.ndarray, np.ndarray], float]:
-    def score(y: np.ndarray, y_pred: np.ndarray) -> float:
-        if metric == "rmse":
-            return float(np.sqrt(skm.mean_squared_error(y, y_pred)))
-        if metric == "mse":
-            return float(skm.mean_squared_error(y, y_pred))
-        if metric == "mae":
-            return float(skm.mean_absolute_error(y, y_pred))
-        return float(skm.r2_score(y, y_pred))
-
-    return score
+    return {
+        n: _measure(resampled_scores.regression_scorer(n), y, y_pred, seed)
+        for n in REGRESSION_METRICS
+    }
 
 
 def _bootstrap_std(
