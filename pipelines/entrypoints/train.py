@@ -97,7 +97,7 @@ def main(argv: list[str] | None = None) -> None:
     try:
         save_model(
             estimator,
-            model_metadata(schema, spec, args.seed, train),
+            model_metadata(schema, spec, train, seed=args.seed),
             args.model_dir,
             vendored=BUNDLE_ROOT / VENDOR_PACKAGE,
         )

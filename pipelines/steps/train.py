@@ -99,8 +99,9 @@ def fit_model(
 def model_metadata(
     schema: DatasetSchema,
     spec: ModelSpec,
-    seed: int = 0,
     train: pd.DataFrame | None = None,
+    *,
+    seed: int = 0,
 ) -> dict[str, Any]:
     classes = list(schema.classes) if schema.classes else None
     return {

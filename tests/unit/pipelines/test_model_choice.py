@@ -87,7 +87,7 @@ def test_each_builtin_trains_and_serves_classification(
     assert {k: model.get_params()[k] for k in configured} == configured
     if algorithm == "linear":
         assert pytest.approx(2.0) == model.C  # l2 is the inverse of C
-    save_model(estimator, model_metadata(churn_schema, spec, 3), tmp_path)
+    save_model(estimator, model_metadata(churn_schema, spec, seed=3), tmp_path)
     served = inference.model_fn(str(tmp_path))
     assert served["metadata"]["algorithm"] == algorithm
     assert served["metadata"]["params"] == spec.builtin_params()
