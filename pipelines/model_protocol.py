@@ -19,6 +19,9 @@ same way) and must answer:
 
 Its classes must be importable when it is loaded: scikit-learn's, or the module's own, which
 ship with it (see pipelines/model_spec.py for what is vendored and which libraries there are).
+The package is importable while the estimator is unpickled, not afterwards: import at the top
+of the module, not inside `predict`. `params` also holds `seed` (the run's split seed) unless
+the hyperparameters set one.
 Train checks all of this on the validation rows and fails naming what is missing.
 """
 
