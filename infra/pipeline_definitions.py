@@ -15,6 +15,7 @@ from constructs import Construct
 
 from infra.assets import BUILD_DIR, REPO_ROOT
 from infra.config import StackConfig
+from infra.constructs.data_storage import QUARANTINE_PREFIX
 
 SKLEARN_IMAGE_VERSION = "1.9-0"
 SKLEARN_IMAGE_REPOSITORY = "sagemaker-scikit-learn"
@@ -86,6 +87,9 @@ def build_pipeline_artifacts(config: StackConfig, build_dir: Path = BUILD_DIR) -
             model=config.model,
             metric_gate=config.metric.gate,
             metric_confidence=config.metric.confidence,
+            max_decompression_ratio=config.data.max_decompression_ratio,
+            max_uncompressed_mb=config.data.max_uncompressed_mb,
+            quarantine_prefix=QUARANTINE_PREFIX,
         )
     )
     monitoring_definition = monitoring.build_monitoring_definition(

@@ -11,6 +11,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from pipelines.limits import DEFAULT_LIMITS
 from pipelines.model_spec import ModelSpec
 from pipelines.schema import DatasetSchema
 from pipelines.steps.condition import Gate
@@ -55,6 +56,11 @@ class TrainingPipelineSettings(_Settings):
     split_seed: int = 0
     validation_fraction: float = Field(default=0.15, gt=0.0, lt=0.5)
     test_fraction: float = Field(default=0.15, gt=0.0, lt=0.5)
+    # The config's data.max_decompression_ratio and data.max_uncompressed_mb, for Validate.
+    max_decompression_ratio: float = Field(default=DEFAULT_LIMITS.max_decompression_ratio, gt=1.0)
+    max_uncompressed_mb: int = Field(default=DEFAULT_LIMITS.max_uncompressed_mb, ge=1)
+    # Where Validate puts the objects it rejects (the data bucket's quarantine prefix).
+    quarantine_prefix: str = Field(default="quarantine/", pattern=r"^[A-Za-z0-9_.\-/]+/$")
 
     @model_validator(mode="after")
     def _check(self) -> TrainingPipelineSettings:
@@ -82,6 +88,7 @@ def _prefix(config: Mapping[str, Any]) -> str:
 def training_settings_from_config(config: Mapping[str, Any]) -> TrainingPipelineSettings:
     """The project config (config/<stage>.json, read as plain JSON) to training settings."""
     compute = config.get("compute", {})
+    data = config.get("data", {})
     metric = config["metric"]
     inference_type = compute.get("inference_instance_type", "ml.t2.medium")
     return TrainingPipelineSettings(
@@ -103,6 +110,12 @@ def training_settings_from_config(config: Mapping[str, Any]) -> TrainingPipeline
         model=ModelSpec.model_validate(config.get("model", {})),
         metric_gate=metric.get("gate", "point"),
         metric_confidence=float(metric.get("confidence", 0.95)),
+        max_decompression_ratio=float(
+            data.get("max_decompression_ratio", DEFAULT_LIMITS.max_decompression_ratio)
+        ),
+        max_uncompressed_mb=int(
+            data.get("max_uncompressed_mb", DEFAULT_LIMITS.max_uncompressed_mb)
+        ),
     )
 
 

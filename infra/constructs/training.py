@@ -12,7 +12,7 @@ from aws_cdk import aws_sagemaker as sagemaker
 from constructs import Construct
 
 from infra.constructs import access
-from infra.constructs.data_storage import CAPTURE_PREFIX, INCOMING_PREFIX
+from infra.constructs.data_storage import CAPTURE_PREFIX, INCOMING_PREFIX, QUARANTINE_PREFIX
 from infra.constructs.nag import acknowledge, resources
 from infra.names import PhysicalNames
 
@@ -62,14 +62,12 @@ class SageMakerExecutionRole(Construct):
             access.objects(data_bucket, access.READ_VERSIONS, f"{INCOMING_PREFIX}*"),
             access.objects(data_bucket, access.READ, f"{CAPTURE_PREFIX}*"),
             access.listing(data_bucket, INCOMING_PREFIX, CAPTURE_PREFIX),
-            access.objects(
-                artifacts_bucket,
-                access.READ,
-                "manifests/*",
-                "pipelines/*",
-                "live/*",
-                "monitoring/*",
-            ),
+            # Validate quarantines the objects it rejects, as the arrival check does: a copy and
+            # its reason under quarantine/, a delete marker on the incoming key (no version id:
+            # the rejected version is kept). See pipelines/entrypoints/quarantine.py.
+            access.objects(data_bucket, access.WRITE, f"{QUARANTINE_PREFIX}*"),
+            access.objects(data_bucket, ("s3:DeleteObject",), f"{INCOMING_PREFIX}*"),
+            access.objects(artifacts_bucket, access.READ, "pipelines/*", "live/*", "monitoring/*"),
             access.objects(
                 artifacts_bucket,
                 (*access.WRITE, "s3:AbortMultipartUpload"),

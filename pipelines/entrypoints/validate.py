@@ -1,20 +1,23 @@
-"""Validate: check the run's data against the schema; pass the validated rows on, or fail.
+"""Validate: check each input object against the schema, quarantine the bad ones, pass on the rest.
 
-    python -m pipelines.entrypoints.validate --schema <parts> [--manifest-uri S3URI]
-        [--input-uri S3URI] [--input DIR] [--data-dir DIR] [--output DIR] [--report DIR]
-        [--message-file FILE]
+    python -m pipelines.entrypoints.validate --schema <parts> [--input DIR] [--output DIR]
+        [--report DIR] [--message-file FILE] [--input-uri S3URI] [--manifest-uri S3URI]
+        [--max-decompression-ratio R] [--max-uncompressed-mb N] [--quarantine-prefix P]
 
-The data is exactly the object versions of the run's manifest, read from S3 into --data-dir
-(pipelines/entrypoints/data_input.py). On success the rows go to `--output/data.csv` (the only
-data Preprocess sees) and the report to `--report/validation.json`, with `data_objects.json`
-beside it: the objects read, by version, which the model's lineage names. On failure the job
-exits 1 with every violation in the message.
+Each file under --input is one object of the data bucket (its key is --input-uri's key plus the
+file's path under --input). Rejected objects are quarantined with their reason (see
+quarantine.py) when --input-uri names the bucket; the accepted rows go to
+`--output/part-<n>.parquet` (the only data Preprocess sees, so files added to the input prefix
+meanwhile cannot slip in) and the report, with every object's verdict, to
+`--report/validation.json`. The job fails (exit 1, every violation in the message) only when
+the accepted objects are not enough to train on.
 """
 
 from __future__ import annotations
 
 import argparse
 import re
+import shutil
 import time
 from pathlib import Path
 
@@ -23,12 +26,15 @@ from pipelines.entrypoints.common import (
     add_schema_argument,
     fail,
     log,
+    s3_client,
+    split_s3_uri,
     unpack_schema,
     write_json,
 )
-from pipelines.entrypoints.data_input import RunData, gather
-from pipelines.steps.tabular import write_csv
-from pipelines.steps.validate import validate_files
+from pipelines.entrypoints.quarantine import quarantine_rejected
+from pipelines.limits import ReadLimits
+from pipelines.steps.tabular import find_data_files
+from pipelines.steps.validate import ObjectRef, validate_objects
 
 _UNSAFE = re.compile(r"[^\w\s.:/=+\-@]")
 DATA_OBJECTS_FILE = "data_objects.json"
@@ -42,6 +48,12 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--output", type=Path, default=Path("/opt/ml/processing/output/validated"))
     parser.add_argument("--report", type=Path, default=Path("/opt/ml/processing/output/report"))
     parser.add_argument("--message-file", type=Path, default=Path(PROCESSING_MESSAGE_FILE))
+    defaults = ReadLimits()
+    parser.add_argument(
+        "--max-decompression-ratio", type=float, default=defaults.max_decompression_ratio
+    )
+    parser.add_argument("--max-uncompressed-mb", type=int, default=defaults.max_uncompressed_mb)
+    parser.add_argument("--quarantine-prefix", default="quarantine/")
     # Lineage, echoed into the report for the Register step (see registry_safe).
     parser.add_argument("--input-uri", default="")
     parser.add_argument("--manifest-uri", default="")
@@ -51,44 +63,54 @@ def main(argv: list[str] | None = None) -> None:
 
     started = time.perf_counter()
     schema = unpack_schema(args.schema)
-    data = gather(
-        manifest_uri=args.manifest_uri,
-        input_uri=args.input_uri,
-        local_input=args.input,
-        dest=args.data_dir,
+    limits = ReadLimits(
+        max_decompression_ratio=args.max_decompression_ratio,
+        max_uncompressed_mb=args.max_uncompressed_mb,
     )
-    write_json(args.report / DATA_OBJECTS_FILE, data.record())
-    for obj, reason in data.not_read:
-        log(f"warning: not read: {obj.name} version {obj.version_id}: {reason}")
-    if not data.read:
-        fail(_nothing_read(data), args.message_file)
-    typed, report = validate_files(data.files, schema)
+    bucket, prefix = split_s3_uri(args.input_uri) if args.input_uri else (None, "")
+    if prefix and not prefix.endswith("/"):
+        prefix += "/"
+    objects = input_objects(args.input, bucket, prefix)
+    report = validate_objects(objects, schema, limits, args.output)
     summary = report.to_dict()
-    summary["files"] = [{"path": name, "sha256": data.sha256[path]} for name, path in data.files]
+    summary["files"] = [
+        {"key": ref.key, "version_id": ref.version_id, "sha256": _sha(path)}
+        for ref, path in objects
+    ]
     summary["lineage"] = {
         "InputDataUri": registry_safe(args.input_uri),
         "DataManifestUri": registry_safe(args.manifest_uri),
         "TriggerEventId": registry_safe(args.trigger_event_id),
         "TriggerEventType": registry_safe(args.trigger_event_type),
     }
+    paths = dict(objects)
+    rejected = [(v, paths[v.object]) for v in report.rejected]
+    if rejected and bucket:
+        summary["quarantined"] = quarantine_rejected(
+            s3_client(), bucket, args.quarantine_prefix, rejected, args.trigger_event_id
+        )
     write_json(args.report / "validation.json", summary)
+    for verdict, _ in rejected:
+        log(f"rejected {verdict.object}: {'; '.join(v.message for v in verdict.violations)}")
     if not report.passed:
+        shutil.rmtree(args.output, ignore_errors=True)  # nothing passes on from a failed run
         fail(report.failure_message(), args.message_file)
-    write_csv(typed, args.output / "data.csv")
     for warning in report.warnings:
         log(f"warning: {warning}")
     log(
-        f"validated {report.n_rows} rows from {len(data.read)} object(s) in "
-        f"{time.perf_counter() - started:.2f}s"
+        f"validated {report.n_rows} rows from {len(report.accepted)} of {len(objects)} "
+        f"object(s) in {time.perf_counter() - started:.2f}s"
     )
 
 
-def _nothing_read(data: RunData) -> str:
-    if not data.not_read:
-        source = data.manifest_uri or "the input"
-        return f"no data objects to validate: {source} lists none"
-    gone = ", ".join(f"{o.name} version {o.version_id}" for o, _ in data.not_read[:5])
-    return f"none of the {len(data.not_read)} data object(s) could be read: {gone}"
+def input_objects(root: Path, bucket: str | None, prefix: str) -> list[tuple[ObjectRef, Path]]:
+    """(object, local file) for every data file of the input: S3Prefix downloads keep the key
+    under the prefix as the path under the input folder."""
+    out = []
+    for path in find_data_files(root):
+        relative = path.relative_to(root).as_posix() if path != root else path.name
+        out.append((ObjectRef(key=f"{prefix}{relative}", bucket=bucket), path))
+    return out
 
 
 def registry_safe(value: str) -> str:
