@@ -169,7 +169,7 @@ class SageMakerExecutionRole(Construct):
                     job_logs,
                     data_bucket.arn_for_objects(f"{INCOMING_PREFIX}*"),
                     data_bucket.arn_for_objects(f"{CAPTURE_PREFIX}*"),
-                    artifacts_bucket.arn_for_objects("manifests/*"),
+                    data_bucket.arn_for_objects(f"{QUARANTINE_PREFIX}*"),
                     artifacts_bucket.arn_for_objects("pipelines/*"),
                     artifacts_bucket.arn_for_objects("live/*"),
                     artifacts_bucket.arn_for_objects("monitoring/*"),

@@ -23,6 +23,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from pipelines.limits import ReadLimits
@@ -182,36 +183,40 @@ class _ObjectChecker:
             self.warnings.append(f"{self.ref}: extra column(s) ignored: {', '.join(extra)}")
 
     def add(self, batch: pa.RecordBatch) -> None:
+        """Count one batch's problems with Arrow kernels (no Python object per value)."""
         typed = type_batch(batch, self.schema)
-        frame = typed.frame()
-        self.rows += len(frame)
+        data = typed.arrow
+        self.rows += data.num_rows
         for name, bad in typed.not_numeric.items():
             _tally(self._bad, name, bad)
         for feature in self.schema.features:
-            col = frame[feature.name]
-            self._nulls[feature.name] += int(col.isna().sum()) - len(
-                typed.not_numeric.get(feature.name, ())
-            )
+            name = feature.name
+            col = data.column(name)
+            self._nulls[name] += col.null_count - len(typed.not_numeric.get(name, ()))
             if feature.min is not None:
-                _extreme(self._low, feature.name, col[col < feature.min], min)
+                _extreme(self._low, name, col, pc.less(col, feature.min), "min")
             if feature.max is not None:
-                _extreme(self._high, feature.name, col[col > feature.max], max)
+                _extreme(self._high, name, col, pc.greater(col, feature.max), "max")
             if feature.categories is not None:
-                unknown = col[col.notna() & ~col.isin(feature.categories)]
-                _tally(self._bad, feature.name, unknown.tolist())
-        target = frame[self.schema.target]
-        self._nulls[self.schema.target] += int(target.isna().sum()) - len(
+                _tally(self._bad, name, _outside(col, feature.categories))
+        target = data.column(self.schema.target)
+        self._nulls[self.schema.target] += target.null_count - len(
             typed.not_numeric.get(self.schema.target, ())
         )
         if self.schema.problem_type == "classification":
-            present = target.dropna()
-            self.classes.update(present.tolist())
+            for entry in pc.value_counts(target.drop_null()).to_pylist():
+                self.classes[entry["values"]] += entry["counts"]
             if self.schema.classes is not None:
-                _tally(self._bad, self.schema.target, present[~present.isin(self.schema.classes)])
-        self._hashes.append(pd.util.hash_pandas_object(frame, index=False).to_numpy())
+                _tally(self._bad, self.schema.target, _outside(target, self.schema.classes))
+        self._hashes.append(_row_hashes(data))
         if self._writer is None:
-            self._writer = pq.ParquetWriter(self.output, typed_schema(self.schema))
-        self._writer.write_batch(typed.arrow)
+            # Dictionaries for the text columns only (on float columns they cost most of the
+            # write time for nothing), and no compression: a scratch file of one run.
+            text = [f.name for f in typed_schema(self.schema) if f.type == pa.string()]
+            self._writer = pq.ParquetWriter(
+                self.output, typed_schema(self.schema), use_dictionary=text, compression="none"
+            )
+        self._writer.write_batch(data)
 
     def verdict(self) -> ObjectVerdict:
         if self._writer is not None:
@@ -352,13 +357,33 @@ def _tally(store: dict[str, list], column: str, values) -> None:
             entry[1].append(str(v))
 
 
-def _extreme(store: dict[str, list], column: str, values: pd.Series, pick) -> None:
-    if not len(values):
+def _extreme(store: dict[str, list], column: str, col: pa.Array, beyond: pa.Array, kind) -> None:
+    count = pc.sum(beyond).as_py() or 0
+    if not count:
         return
-    value = float(values.min() if pick is min else values.max())
+    value = pc.min_max(col.filter(beyond))[kind].as_py()
     entry = store.setdefault(column, [0, value])
-    entry[0] += len(values)
-    entry[1] = pick(entry[1], value)
+    entry[0] += count
+    entry[1] = min(entry[1], value) if kind == "min" else max(entry[1], value)
+
+
+def _outside(col: pa.Array, allowed: Sequence[str]) -> list[str]:
+    """The present values of a text column that are not among `allowed` (few, when any)."""
+    inside = pc.is_in(col, value_set=pa.array(list(allowed), pa.string()))
+    return col.filter(pc.and_(pc.invert(inside), pc.is_valid(col))).to_pylist()
+
+
+def _row_hashes(data: pa.RecordBatch) -> np.ndarray:
+    """A 64-bit hash of each row. Text columns go to pandas as categoricals, which pandas
+    hashes by their values (so equal rows hash alike in every batch) at the cost of one hash
+    per distinct value."""
+    columns = {}
+    for name, col in zip(data.schema.names, data.columns, strict=True):
+        if pa.types.is_floating(col.type):
+            columns[name] = col.to_numpy(zero_copy_only=False)
+        else:
+            columns[name] = col.dictionary_encode().to_pandas()
+    return pd.util.hash_pandas_object(pd.DataFrame(columns), index=False).to_numpy()
 
 
 def _quote(examples: list[str]) -> str:
