@@ -22,19 +22,20 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from pipelines.entrypoints.common import s3_client
 from pipelines.steps.validate import ObjectVerdict
 
 _NOT_FOUND = ("404", "NoSuchKey", "NotFound")
 
 
 def quarantine_rejected(
-    s3: Any,
     bucket: str,
     quarantine_prefix: str,
     rejected: list[tuple[ObjectVerdict, Path]],
     trigger_event_id: str,
 ) -> list[dict[str, Any]]:
     """Quarantine each (verdict, local file); the reason records, in order."""
+    s3 = s3_client()
     records = []
     for verdict, path in rejected:
         ref = verdict.object

@@ -26,7 +26,6 @@ from pipelines.entrypoints.common import (
     add_schema_argument,
     fail,
     log,
-    s3_client,
     split_s3_uri,
     unpack_schema,
     write_json,
@@ -87,7 +86,7 @@ def main(argv: list[str] | None = None) -> None:
     rejected = [(v, paths[v.object]) for v in report.rejected]
     if rejected and bucket:
         summary["quarantined"] = quarantine_rejected(
-            s3_client(), bucket, args.quarantine_prefix, rejected, args.trigger_event_id
+            bucket, args.quarantine_prefix, rejected, args.trigger_event_id
         )
     write_json(args.report / "validation.json", summary)
     for verdict, _ in rejected:
