@@ -24,8 +24,9 @@ from __future__ import annotations
 import codecs
 import gzip
 import io
+import re
 import zlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO, Literal
@@ -42,8 +43,9 @@ GZIP_MAGIC = b"\x1f\x8b"
 PARQUET_MAGIC = b"PAR1"
 # Rows quoted in a message.
 EXAMPLES = 3
-# The first look at a CSV, for its header (a header longer than this is refused as unparseable).
+# The longest header line read (a longer one is refused as unparseable).
 _HEADER_BLOCK = 1 * 1024 * 1024
+_LINE_END = re.compile(rb"\r\n|\r|\n")
 
 
 class UnreadableData(Exception):
@@ -98,6 +100,15 @@ class Batches:
     schema: pa.Schema
     batches: Iterator[pa.RecordBatch]
     ragged: RaggedRows
+    close: Callable[[], None]
+
+    def __enter__(self) -> Batches:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        # Also when the batches were not all read: an unfinished Arrow reader left to the
+        # garbage collector can still be reading ahead when the process exits.
+        self.close()
 
 
 def open_batches(path: Path, limits: ReadLimits, columns: list[str] | None = None) -> Batches:
@@ -123,7 +134,12 @@ def open_batches(path: Path, limits: ReadLimits, columns: list[str] | None = Non
     except Exception as exc:
         raw.close()
         raise _explain(exc, checked) from None
-    return Batches(fmt, reader.schema, _csv_batches(reader, checked, raw), ragged)
+
+    def close() -> None:
+        reader.close()
+        raw.close()
+
+    return Batches(fmt, reader.schema, _csv_batches(reader, checked), ragged, close)
 
 
 def _checked(path: Path, fmt: Format, limits: ReadLimits) -> tuple[BinaryIO, CheckedStream]:
@@ -135,17 +151,29 @@ def _checked(path: Path, fmt: Format, limits: ReadLimits) -> tuple[BinaryIO, Che
 
 
 def _csv_header(path: Path, fmt: Format, limits: ReadLimits) -> list[str]:
-    """The header's names, from a first look at the file's first block."""
+    """The header's names, parsed from the file's first line alone.
+
+    Read here, not by a streaming reader left unfinished: Arrow reads ahead from the stream on
+    its I/O threads, and a reader dropped mid-file can leave a read pending when the process
+    exits, which aborts it.
+    """
     raw, checked = _checked(path, fmt, limits)
     try:
-        reader = pacsv.open_csv(
-            checked,
-            read_options=pacsv.ReadOptions(use_threads=False, block_size=_HEADER_BLOCK),
-            parse_options=pacsv.ParseOptions(
-                newlines_in_values=True, invalid_row_handler=lambda _row: "skip"
-            ),
+        head = bytearray()
+        while len(head) < _HEADER_BLOCK and not _LINE_END.search(head):
+            chunk = checked.read(1 << 16)
+            if not chunk:
+                break
+            head += chunk
+        first = _LINE_END.split(bytes(head), maxsplit=1)[0]
+        if len(first) >= _HEADER_BLOCK:
+            raise UnreadableData(
+                "unparseable_csv", f"no line end in the first {_HEADER_BLOCK} bytes"
+            )
+        table = pacsv.read_csv(
+            io.BytesIO(first + b"\n"), read_options=pacsv.ReadOptions(use_threads=False)
         )
-        names = reader.schema.names
+        names = table.schema.names
     except Exception as exc:
         raise _explain(exc, checked) from None
     finally:
@@ -155,20 +183,17 @@ def _csv_header(path: Path, fmt: Format, limits: ReadLimits) -> list[str]:
 
 
 def _csv_batches(
-    reader: pacsv.CSVStreamingReader, checked: CheckedStream, raw: BinaryIO
+    reader: pacsv.CSVStreamingReader, checked: CheckedStream
 ) -> Iterator[pa.RecordBatch]:
-    try:
-        while True:
-            try:
-                batch = reader.read_next_batch()
-            except StopIteration:
-                break
-            except Exception as exc:
-                raise _explain(exc, checked) from None
-            yield batch
-        checked.finish()
-    finally:
-        raw.close()
+    while True:
+        try:
+            batch = reader.read_next_batch()
+        except StopIteration:
+            break
+        except Exception as exc:
+            raise _explain(exc, checked) from None
+        yield batch
+    checked.finish()
 
 
 def _explain(exc: Exception, checked: CheckedStream) -> UnreadableData:
@@ -293,10 +318,8 @@ def _open_parquet(path: Path, limits: ReadLimits, columns: list[str] | None) -> 
             raise UnreadableData(
                 "unreadable_parquet", f"Parquet data unreadable: {str(exc).splitlines()[0]}"
             ) from None
-        finally:
-            parquet.close()
 
-    return Batches("parquet", schema, batches(), RaggedRows())
+    return Batches("parquet", schema, batches(), RaggedRows(), parquet.close)
 
 
 def parquet_type_problems(schema: pa.Schema, dataset: DatasetSchema) -> list[str]:

@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
+import pyarrow.csv as pacsv
 
 from pipelines.limits import ReadLimits
 from pipelines.schema import DatasetSchema
@@ -121,9 +122,9 @@ def typed_chunks(
     limits = limits or ReadLimits()
     columns = list(schema.columns if with_target else schema.feature_kinds)
     for path in find_data_files(root):
-        opened = open_batches(path, limits, columns)
-        for batch in opened.batches:
-            yield type_batch(batch, schema, with_target).frame()
+        with open_batches(path, limits, columns) as opened:
+            for batch in opened.batches:
+                yield type_batch(batch, schema, with_target).frame()
 
 
 def read_typed(path: Path, schema: DatasetSchema) -> pd.DataFrame:
@@ -150,6 +151,8 @@ def text_batch(raw: pd.DataFrame) -> pa.RecordBatch:
 
 
 def write_csv(frame: pd.DataFrame, path: Path) -> Path:
+    """A typed frame as CSV, written by Arrow (several times faster than pandas' writer); a
+    missing value is an empty field, as pandas writes it and as the reader reads it."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    frame.to_csv(path, index=False)
+    pacsv.write_csv(pa.Table.from_pandas(frame, preserve_index=False), path)
     return path

@@ -19,8 +19,8 @@ LIMITS = ReadLimits(block_bytes=1 << 16)
 
 
 def _read(path, limits=LIMITS):
-    opened = open_batches(path, limits)
-    rows = sum(b.num_rows for b in opened.batches)
+    with open_batches(path, limits) as opened:
+        rows = sum(b.num_rows for b in opened.batches)
     return opened, rows
 
 
