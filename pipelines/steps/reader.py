@@ -22,6 +22,7 @@ message naming the problem and where it is (byte offset, line, column), never a 
 from __future__ import annotations
 
 import codecs
+import contextlib
 import gzip
 import io
 import re
@@ -191,6 +192,7 @@ def _csv_batches(
         except StopIteration:
             break
         except Exception as exc:
+            reader.close()  # no read ahead of ours in flight while _explain reads on
             raise _explain(exc, checked) from None
         yield batch
     checked.finish()
@@ -199,6 +201,11 @@ def _csv_batches(
 def _explain(exc: Exception, checked: CheckedStream) -> UnreadableData:
     if isinstance(exc, UnreadableData):
         return exc
+    if checked.violation is None:
+        # The bytes' own problem (a bomb, a cut archive, not UTF-8) is the root cause of most
+        # parse errors: read on, in bounded memory, to name it instead.
+        with contextlib.suppress(Exception):  # the parse error is still the answer
+            checked.finish()
     if checked.violation is not None:
         return checked.violation
     text = str(exc)
