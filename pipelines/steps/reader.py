@@ -168,9 +168,7 @@ def _csv_header(path: Path, fmt: Format, limits: ReadLimits) -> list[str]:
             head += chunk
         first = _LINE_END.split(bytes(head), maxsplit=1)[0]
         if len(first) >= _HEADER_BLOCK:
-            raise UnreadableData(
-                "unparseable_csv", f"no line end in the first {_HEADER_BLOCK} bytes"
-            )
+            raise UnreadableData("csv_malformed", f"no line end in the first {_HEADER_BLOCK} bytes")
         table = pacsv.read_csv(
             io.BytesIO(first + b"\n"), read_options=pacsv.ReadOptions(use_threads=False)
         )
@@ -210,8 +208,8 @@ def _explain(exc: Exception, checked: CheckedStream) -> UnreadableData:
         return checked.violation
     text = str(exc)
     if "Empty CSV file" in text:
-        return UnreadableData("empty_file", "the file is empty (no header row)")
-    return UnreadableData("unparseable_csv", f"not readable as CSV: {text.splitlines()[0]}")
+        return UnreadableData("empty_object", "the file is empty (no header row)")
+    return UnreadableData("csv_malformed", f"not readable as CSV: {text.splitlines()[0]}")
 
 
 def _check_header(names: list[str]) -> None:
@@ -227,7 +225,7 @@ def _check_header(names: list[str]) -> None:
     repeated = sorted({n for n in names if names.count(n) > 1})
     if repeated:
         raise UnreadableData(
-            "header_repeated_name", f"header name(s) repeated: {', '.join(map(repr, repeated))}"
+            "header_duplicate_columns", f"header name(s) repeated: {', '.join(map(repr, repeated))}"
         )
 
 
@@ -258,9 +256,9 @@ class CheckedStream(io.RawIOBase):
         try:
             data = self._stream.read(len(buffer))
         except EOFError:
-            self._fail("truncated_archive", "the gzip archive is truncated (ends mid-stream)")
+            self._fail("gzip_truncated", "the gzip archive is truncated (ends mid-stream)")
         except (gzip.BadGzipFile, zlib.error, OSError) as exc:
-            self._fail("corrupt_archive", f"the gzip archive is corrupt: {exc}")
+            self._fail("invalid_gzip", f"the gzip archive is corrupt: {exc}")
         n = len(data)
         self._check_size(self.produced + n)
         self._check_utf8(data, final=False)
@@ -284,7 +282,7 @@ class CheckedStream(io.RawIOBase):
             )
         if self._gzip and total > self._ratio_cap:
             self._fail(
-                "decompression_bomb",
+                "decompression_ratio_exceeded",
                 f"{self._stored} compressed bytes expand past "
                 f"{self._limits.max_decompression_ratio:g} times their size "
                 f"(data.max_decompression_ratio); stopped at {total} bytes",
@@ -312,7 +310,7 @@ def _open_parquet(path: Path, limits: ReadLimits, columns: list[str] | None) -> 
         parquet = pq.ParquetFile(path)
     except Exception as exc:
         raise UnreadableData(
-            "unreadable_parquet", f"not a readable Parquet file: {str(exc).splitlines()[0]}"
+            "parquet_invalid", f"not a readable Parquet file: {str(exc).splitlines()[0]}"
         ) from None
     schema = parquet.schema_arrow
     _check_header(schema.names)
@@ -323,7 +321,7 @@ def _open_parquet(path: Path, limits: ReadLimits, columns: list[str] | None) -> 
             yield from parquet.iter_batches(batch_size=limits.parquet_batch_rows, columns=wanted)
         except Exception as exc:
             raise UnreadableData(
-                "unreadable_parquet", f"Parquet data unreadable: {str(exc).splitlines()[0]}"
+                "parquet_invalid", f"Parquet data unreadable: {str(exc).splitlines()[0]}"
             ) from None
 
     return Batches("parquet", schema, batches(), RaggedRows(), parquet.close)

@@ -176,7 +176,7 @@ class _ObjectChecker:
         missing = [c for c in self.schema.columns if c not in names]
         if missing:
             self.violations.append(
-                Violation("missing_columns", f"missing column(s) {', '.join(missing)}")
+                Violation("header_missing_columns", f"missing column(s) {', '.join(missing)}")
             )
         extra = [c for c in names if c not in self.schema.columns]
         if extra:

@@ -240,7 +240,7 @@ def test_bad_objects_are_set_aside_and_the_rest_is_validated(tmp_path, churn_sch
         "labels.csv": False,
         "latin1.csv": False,
     }
-    assert verdicts["cut.csv.gz"]["violations"][0]["reason"] == "truncated_archive"
+    assert verdicts["cut.csv.gz"]["violations"][0]["reason"] == "gzip_truncated"
     assert verdicts["latin1.csv"]["violations"][0]["message"].startswith(
         f"byte 0xe9 at offset {cut} is not UTF-8"
     )
