@@ -148,7 +148,7 @@ def _checked(path: Path, fmt: Format, limits: ReadLimits) -> tuple[BinaryIO, Che
     stream: BinaryIO = raw
     if fmt == "gzip":
         stream = gzip.GzipFile(fileobj=raw, mode="rb")  # type: ignore[assignment]
-    return raw, CheckedStream(stream, fmt, path.stat().st_size, limits)
+    return raw, CheckedStream(stream, fmt, path, limits)
 
 
 def _csv_header(path: Path, fmt: Format, limits: ReadLimits) -> list[str]:
@@ -190,7 +190,6 @@ def _csv_batches(
         except StopIteration:
             break
         except Exception as exc:
-            reader.close()  # no read ahead of ours in flight while _explain reads on
             raise _explain(exc, checked) from None
         yield batch
     checked.finish()
@@ -201,9 +200,16 @@ def _explain(exc: Exception, checked: CheckedStream) -> UnreadableData:
         return exc
     if checked.violation is None:
         # The bytes' own problem (a bomb, a cut archive, not UTF-8) is the root cause of most
-        # parse errors: read on, in bounded memory, to name it instead.
-        with contextlib.suppress(Exception):  # the parse error is still the answer
-            checked.finish()
+        # parse errors: read the file again from the start, in bounded memory, to name it.
+        # A fresh stream: Arrow may still hold the first one on its read-ahead thread.
+        raw, fresh = _checked(checked.path, checked.format, checked.limits)
+        try:
+            with contextlib.suppress(Exception):  # without one, the parse error is the answer
+                fresh.finish()
+        finally:
+            raw.close()
+        if fresh.violation is not None:
+            return fresh.violation
     if checked.violation is not None:
         return checked.violation
     text = str(exc)
@@ -236,8 +242,10 @@ class CheckedStream(io.RawIOBase):
     a rule, so nothing past it is decompressed or parsed.
     """
 
-    def __init__(self, stream: BinaryIO, fmt: Format, stored_size: int, limits: ReadLimits):
+    def __init__(self, stream: BinaryIO, fmt: Format, path: Path, limits: ReadLimits):
         self._stream = stream
+        self.path, self.format, self.limits = path, fmt, limits
+        stored_size = path.stat().st_size
         self._gzip = fmt == "gzip"
         self._cap = limits.max_uncompressed_mb * MB
         self._ratio_cap = limits.max_decompression_ratio * max(stored_size, 1)

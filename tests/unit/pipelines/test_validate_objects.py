@@ -235,3 +235,34 @@ def test_parquet_with_a_wrong_column_type_is_a_named_violation(tmp_path, churn_s
         "incoming/typed.parquet (version 7): column age: Parquet type string cannot hold a "
         "numeric feature (expected an integer, floating point or decimal type)"
     ]
+
+
+def test_names_as_users_have_them_read_from_csv_and_parquet(tmp_path):
+    schema = DatasetSchema(
+        target="prix/m²",
+        problem_type="regression",
+        min_rows=50,
+        features=[
+            {"name": "mean radius", "type": "numeric"},
+            {"name": "âge", "type": "categorical"},
+        ],
+    )
+    rng = np.random.default_rng(0)
+    frame = pd.DataFrame(
+        {
+            "mean radius": rng.uniform(1, 9, 120).round(3),
+            "âge": rng.choice(["jeune", "vieux"], 120),
+            "prix/m²": rng.uniform(100, 900, 120).round(2),
+        }
+    )
+    csv = _csv(tmp_path / "names.csv", frame)
+    parquet = tmp_path / "names.parquet"
+    frame.to_parquet(parquet)
+    report = validate_objects(
+        [(ObjectRef("incoming/n.csv"), csv), (ObjectRef("incoming/n.parquet"), parquet)],
+        schema.model_copy(update={"max_duplicate_ratio": 0.5}),
+        LIMITS,
+        tmp_path / "out",
+    )
+    assert report.passed, report.violations
+    assert [v.rows for v in report.accepted] == [120, 120]
