@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from pipelines.entrypoints.common import s3_client
-from pipelines.steps.validate import ObjectVerdict
+from pipelines.steps.verdicts import ObjectVerdict
 
 _NOT_FOUND = ("404", "NoSuchKey", "NotFound")
 

@@ -33,7 +33,8 @@ from pipelines.entrypoints.common import (
 from pipelines.entrypoints.quarantine import quarantine_rejected
 from pipelines.limits import ReadLimits
 from pipelines.steps.tabular import find_data_files
-from pipelines.steps.validate import ObjectRef, validate_objects
+from pipelines.steps.validate import validate_objects
+from pipelines.steps.verdicts import ObjectRef
 
 _UNSAFE = re.compile(r"[^\w\s.:/=+\-@]")
 DATA_OBJECTS_FILE = "data_objects.json"
