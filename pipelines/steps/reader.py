@@ -37,6 +37,7 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
 from pipelines.limits import MB, ReadLimits
+from pipelines.steps.serving_features import MISSING_MARKERS
 
 Format = Literal["csv", "gzip", "parquet"]
 GZIP_MAGIC = b"\x1f\x8b"
@@ -127,8 +128,11 @@ def open_batches(path: Path, limits: ReadLimits, columns: list[str] | None = Non
                 newlines_in_values=True, invalid_row_handler=ragged.handle
             ),
             # Every column as text: Validate decides what is a number.
+            # Missing: exactly the markers serving reads as missing (pandas' defaults).
             convert_options=pacsv.ConvertOptions(
-                column_types={n: pa.string() for n in names}, strings_can_be_null=True
+                column_types={n: pa.string() for n in names},
+                null_values=sorted(MISSING_MARKERS),
+                strings_can_be_null=True,
             ),
         )
     except Exception as exc:

@@ -125,3 +125,14 @@ def test_parquet_is_read_with_its_own_types(tmp_path, churn_schema):
     csv = tmp_path / "churn.csv"
     frame.to_csv(csv, index=False)
     pd.testing.assert_frame_equal(from_parquet, read_typed(csv, churn_schema))
+
+
+def test_missing_markers_are_the_ones_serving_reads_as_missing(tmp_path, churn_schema):
+    frame = generate_churn(20, seed=5).astype(str)
+    frame.loc[0, "contract"] = "None"
+    frame.loc[1, "contract"] = "<NA>"
+    frame.loc[2, "age"] = "NA"
+    path = tmp_path / "markers.csv"
+    frame.to_csv(path, index=False)
+    typed = read_typed(path, churn_schema)
+    assert typed["contract"][:2].isna().all() and pd.isna(typed["age"][2])
