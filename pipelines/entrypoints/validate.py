@@ -86,9 +86,14 @@ def main(argv: list[str] | None = None) -> None:
     paths = dict(objects)
     rejected = [(v, paths[v.object]) for v in report.rejected]
     if rejected and bucket:
-        summary["quarantined"] = quarantine_rejected(
-            bucket, args.quarantine_prefix, rejected, args.trigger_event_id
-        )
+        try:
+            summary["quarantined"] = quarantine_rejected(
+                bucket, args.quarantine_prefix, rejected, args.trigger_event_id
+            )
+        except Exception as exc:  # botocore's errors: the run must not train past them
+            names = ", ".join(str(v.object) for v, _ in rejected)
+            shutil.rmtree(args.output, ignore_errors=True)
+            fail(f"could not quarantine {names}: {exc}", args.message_file)
     write_json(args.report / "validation.json", summary)
     for verdict, _ in rejected:
         log(f"rejected {verdict.object}: {'; '.join(v.message for v in verdict.violations)}")
