@@ -67,7 +67,14 @@ class SageMakerExecutionRole(Construct):
             # the rejected version is kept). See pipelines/entrypoints/quarantine.py.
             access.objects(data_bucket, access.WRITE, f"{QUARANTINE_PREFIX}*"),
             access.objects(data_bucket, ("s3:DeleteObject",), f"{INCOMING_PREFIX}*"),
-            access.objects(artifacts_bucket, access.READ, "pipelines/*", "live/*", "monitoring/*"),
+            access.objects(
+                artifacts_bucket,
+                access.READ,
+                "manifests/*",
+                "pipelines/*",
+                "live/*",
+                "monitoring/*",
+            ),
             access.objects(
                 artifacts_bucket,
                 (*access.WRITE, "s3:AbortMultipartUpload"),
@@ -170,6 +177,7 @@ class SageMakerExecutionRole(Construct):
                     data_bucket.arn_for_objects(f"{INCOMING_PREFIX}*"),
                     data_bucket.arn_for_objects(f"{CAPTURE_PREFIX}*"),
                     data_bucket.arn_for_objects(f"{QUARANTINE_PREFIX}*"),
+                    artifacts_bucket.arn_for_objects("manifests/*"),
                     artifacts_bucket.arn_for_objects("pipelines/*"),
                     artifacts_bucket.arn_for_objects("live/*"),
                     artifacts_bucket.arn_for_objects("monitoring/*"),

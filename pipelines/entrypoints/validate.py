@@ -1,15 +1,17 @@
-"""Validate: check each input object against the schema, quarantine the bad ones, pass on the rest.
+"""Validate: check each object of the run against the schema, quarantine the bad ones, pass on
+the rest.
 
-    python -m pipelines.entrypoints.validate --schema <parts> [--input DIR] [--output DIR]
-        [--report DIR] [--message-file FILE] [--input-uri S3URI] [--manifest-uri S3URI]
-        [--max-decompression-ratio R] [--max-uncompressed-mb N] [--quarantine-prefix P]
+    python -m pipelines.entrypoints.validate --schema <parts> [--manifest-uri S3URI]
+        [--input-uri S3URI] [--input DIR] [--data-dir DIR] [--output DIR] [--report DIR]
+        [--message-file FILE] [--max-decompression-ratio R] [--max-uncompressed-mb N]
+        [--quarantine-prefix P]
 
-Each file under --input is one object of the data bucket (its key is --input-uri's key plus the
-file's path under --input). Rejected objects are quarantined with their reason (see
-quarantine.py) when --input-uri names the bucket; the accepted rows go to
-`--output/part-<n>.parquet` (the only data Preprocess sees, so files added to the input prefix
-meanwhile cannot slip in) and the report, with every object's verdict, to
-`--report/validation.json`. The job fails (exit 1, every violation in the message) only when
+The data is exactly the object versions of the run's manifest, read from S3 into --data-dir
+(pipelines/entrypoints/data_input.py). Each object gets a verdict; a rejected one is quarantined
+with its reason (quarantine.py) and the accepted rows go to `--output/part-<n>.parquet` (the only
+data Preprocess sees). The report, with every verdict, goes to `--report/validation.json`, and
+`data_objects.json` beside it names the objects the model trained on, by version (the lineage),
+and the rejected ones apart. The job fails (exit 1, every violation in the message) only when
 the accepted objects are not enough to train on.
 """
 
@@ -26,13 +28,12 @@ from pipelines.entrypoints.common import (
     add_schema_argument,
     fail,
     log,
-    split_s3_uri,
     unpack_schema,
     write_json,
 )
+from pipelines.entrypoints.data_input import RunData, gather
 from pipelines.entrypoints.quarantine import quarantine_rejected
 from pipelines.limits import ReadLimits
-from pipelines.steps.tabular import find_data_files
 from pipelines.steps.validate import validate_objects
 from pipelines.steps.verdicts import ObjectRef
 
@@ -67,15 +68,35 @@ def main(argv: list[str] | None = None) -> None:
         max_decompression_ratio=args.max_decompression_ratio,
         max_uncompressed_mb=args.max_uncompressed_mb,
     )
-    bucket, prefix = split_s3_uri(args.input_uri) if args.input_uri else (None, "")
-    if prefix and not prefix.endswith("/"):
-        prefix += "/"
-    objects = input_objects(args.input, bucket, prefix)
+    data = gather(
+        manifest_uri=args.manifest_uri,
+        input_uri=args.input_uri,
+        local_input=args.input,
+        dest=args.data_dir,
+    )
+    for obj, reason in data.not_read:
+        log(f"warning: not read: {obj.name} version {obj.version_id}: {reason}")
+    if not data.read:
+        write_json(args.report / DATA_OBJECTS_FILE, data.record())
+        fail(_nothing_read(data), args.message_file)
+    objects = [
+        (ObjectRef(obj.key, obj.version_id, obj.bucket or None), path) for obj, path in data.read
+    ]
     report = validate_objects(objects, schema, limits, args.output)
+    # The lineage names what trained: the accepted objects; the rejected ones are listed apart.
+    record = data.record()
+    verdicts = dict(zip(range(len(objects)), report.objects, strict=True))
+    record["rejected"] = [
+        {**o, "reasons": [v.reason for v in verdicts[i].violations]}
+        for i, o in enumerate(record["objects"])
+        if not verdicts[i].accepted
+    ]
+    record["objects"] = [o for i, o in enumerate(record["objects"]) if verdicts[i].accepted]
+    write_json(args.report / DATA_OBJECTS_FILE, record)
     summary = report.to_dict()
     summary["files"] = [
-        {"key": ref.key, "version_id": ref.version_id, "sha256": _sha(path)}
-        for ref, path in objects
+        {"path": name, "key": ref.key, "version_id": ref.version_id, "sha256": data.sha256[path]}
+        for (name, path), (ref, _) in zip(data.files, objects, strict=True)
     ]
     summary["lineage"] = {
         "InputDataUri": registry_safe(args.input_uri),
@@ -85,11 +106,19 @@ def main(argv: list[str] | None = None) -> None:
     }
     paths = dict(objects)
     rejected = [(v, paths[v.object]) for v in report.rejected]
-    if rejected and bucket:
+    buckets = {v.object.bucket for v, _ in rejected if v.object.bucket}
+    if rejected and buckets:
         try:
-            summary["quarantined"] = quarantine_rejected(
-                bucket, args.quarantine_prefix, rejected, args.trigger_event_id
-            )
+            summary["quarantined"] = [
+                r
+                for bucket in sorted(buckets)
+                for r in quarantine_rejected(
+                    bucket,
+                    args.quarantine_prefix,
+                    [(v, p) for v, p in rejected if v.object.bucket == bucket],
+                    args.trigger_event_id,
+                )
+            ]
         except Exception as exc:  # botocore's errors: the run must not train past them
             names = ", ".join(str(v.object) for v, _ in rejected)
             shutil.rmtree(args.output, ignore_errors=True)
@@ -108,14 +137,12 @@ def main(argv: list[str] | None = None) -> None:
     )
 
 
-def input_objects(root: Path, bucket: str | None, prefix: str) -> list[tuple[ObjectRef, Path]]:
-    """(object, local file) for every data file of the input: S3Prefix downloads keep the key
-    under the prefix as the path under the input folder."""
-    out = []
-    for path in find_data_files(root):
-        relative = path.relative_to(root).as_posix() if path != root else path.name
-        out.append((ObjectRef(key=f"{prefix}{relative}", bucket=bucket), path))
-    return out
+def _nothing_read(data: RunData) -> str:
+    if not data.not_read:
+        source = data.manifest_uri or "the input"
+        return f"no data objects to validate: {source} lists none"
+    gone = ", ".join(f"{o.name} version {o.version_id}" for o, _ in data.not_read[:5])
+    return f"none of the {len(data.not_read)} data object(s) could be read: {gone}"
 
 
 def registry_safe(value: str) -> str:

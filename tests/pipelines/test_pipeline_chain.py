@@ -246,27 +246,3 @@ def test_bad_objects_are_set_aside_and_the_rest_is_validated(tmp_path, churn_sch
     )
     assert "rejected labels.csv: target churned: 1 value(s) outside the classes" in proc.stdout
     assert report["n_rows"] == 600
-
-
-def test_a_quarantine_that_fails_fails_the_job_naming_the_object(tmp_path, churn_schema):
-    data = tmp_path / "in/data"
-    data.mkdir(parents=True)
-    generate_churn(600, seed=1).to_csv(data / "good.csv", index=False)
-    labels = generate_churn(300, seed=2).astype({"churned": str})
-    labels.loc[0, "churned"] = "maybe"
-    labels.to_csv(data / "labels.csv", index=False)
-    proc = subprocess.run(
-        [
-            sys.executable, "-m", "pipelines.entrypoints.validate",
-            "--schema", *pack_schema(churn_schema),
-            "--input", "in/data", "--output", "out/validated", "--report", "out/report",
-            "--message-file", "msg", "--input-uri", "s3://no-such-bucket/incoming/",
-        ],
-        capture_output=True, text=True, cwd=tmp_path, timeout=180,
-        # Nothing listens there: the S3 calls fail fast.
-        env={**ENV, "AWS_ENDPOINT_URL": "http://127.0.0.1:9", "AWS_ACCESS_KEY_ID": "x",
-             "AWS_SECRET_ACCESS_KEY": "x", "AWS_MAX_ATTEMPTS": "1"},
-    )  # fmt: skip
-    assert proc.returncode == 1
-    assert (tmp_path / "msg").read_text().startswith("could not quarantine incoming/labels.csv: ")
-    assert not (tmp_path / "out/validated").exists()
