@@ -94,7 +94,11 @@ def test_the_rejected_object_is_quarantined_with_its_reason(mixed_run, runtime):
     )
     assert reason["reason"] == "values_outside_classes"
     assert reason["key"] == key and reason["hidden_from_training"] is True
-    assert f"{key}: target churned: 5 value(s) outside the classes" in reason["message"]
+    assert reason["version_id"], "the rejected version is named"
+    assert (
+        f"{key} (version {reason['version_id']}): target churned: 5 value(s) outside the classes"
+        in reason["message"]
+    )
     copy = s3.get_object(Bucket=runtime.data_bucket, Key=f"quarantine/{key}")["Body"].read()
     assert b"maybe" in copy
     # Out of the training input (a delete marker), yet its version is kept.
