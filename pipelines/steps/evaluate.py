@@ -21,6 +21,7 @@ from sklearn import metrics as skm
 from pipelines.schema import DatasetSchema
 from pipelines.steps import inference, resampled_scores
 from pipelines.steps.condition import Gate, compare_with_live, decide_condition, gate_value
+from pipelines.steps.prediction_drift import prediction_baseline
 
 CLASSIFICATION_METRICS = ("roc_auc", "accuracy", "f1", "precision", "recall", "log_loss")
 REGRESSION_METRICS = ("rmse", "mae", "mse", "r2")
@@ -100,6 +101,8 @@ def evaluate_model(
     lower, upper = interval if interval is not None else (None, None)
     return {
         section: scores,
+        # The outputs on the test split: what prediction drift compares live answers with.
+        "prediction_baseline": prediction_baseline(predictions, schema.problem_type),
         "objective": {
             "name": metric,
             "value": value,
@@ -126,6 +129,17 @@ def evaluate_model(
         },
         "n_test_rows": len(test),
     }
+
+
+def classification_score(
+    metric: str, y: np.ndarray, proba: np.ndarray, labels: list[str], positive: str | None
+) -> float:
+    """One classification metric: proba has a column per label; positive is None unless binary."""
+    return _classification_scorer(metric, labels, positive)(y, proba)
+
+
+def regression_score(metric: str, y: np.ndarray, y_pred: np.ndarray) -> float:
+    return float(resampled_scores.regression_scorer(metric)(y, y_pred))
 
 
 def _classification(

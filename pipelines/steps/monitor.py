@@ -15,6 +15,8 @@ from pipelines.drift import DriftReport, ReferenceProfile, check_drift
 from pipelines.drift.check import DEFAULT_CONFIDENCE, DEFAULT_MIN_ROWS
 from pipelines.metric_names import DRIFT_SCORE_METRIC, feature_drift_metric, feature_drift_metrics
 from pipelines.steps.capture import parse_time
+from pipelines.steps.data_quality import data_quality_values
+from pipelines.steps.model_quality import MODEL_QUALITY_PREFIX
 
 STATUS_NO_LIVE_MODEL = "no_live_model"
 STATUS_NO_DATA = "no_data"
@@ -106,6 +108,13 @@ def metric_data(
         value = feature.alarm_value
         if value is not None:
             values[feature_drift_metric(name)] = value
+    return metric_values_data(values, endpoint, model_version, timestamp)
+
+
+def metric_values_data(
+    values: Mapping[str, float], endpoint: str, model_version: str, timestamp: datetime
+) -> list[dict[str, Any]]:
+    """Each value by EndpointName (what the alarms watch) and +ModelVersion (history)."""
     dimension_sets = [[{"Name": "EndpointName", "Value": endpoint}]]
     if model_version:
         dimension_sets.append(
@@ -122,3 +131,20 @@ def metric_data(
         for metric, value in values.items()
         for dims in dimension_sets
     ]
+
+
+def quality_values(report: Mapping[str, Any]) -> dict[str, float]:
+    """The metric values of the quality sections: `model_quality_<metric>` for the standard set
+    once there are enough labelled rows, `prediction_drift_<output>`, and data quality once the
+    window has enough rows. A section with too little data adds nothing (missing data)."""
+    values: dict[str, float] = {}
+    quality = report.get("model_quality") or {}
+    if quality.get("value") is not None:
+        values.update(
+            {MODEL_QUALITY_PREFIX + name: float(v) for name, v in quality["metrics"].items()}
+        )
+    values.update((report.get("prediction_drift") or {}).get("values", {}))
+    data = report.get("data_quality")
+    if data:
+        values.update(data_quality_values(data))
+    return values

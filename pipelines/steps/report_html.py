@@ -1,6 +1,7 @@
 """The drift report as one standalone HTML page: inline CSS and SVG, no scripts, no assets.
 
-Features come most severe first (pipelines.steps.report_order): each with its figure, threshold
+Model quality, prediction drift and data quality come first (pipelines.steps.report_quality),
+then the features, most severe first (pipelines.steps.report_order): each with its figure, threshold
 and decision, and a bar chart of the reference and current distributions as shares of their
 rows, so the two are comparable at any volume. The charts are pipelines.steps.report_charts.
 """
@@ -18,6 +19,7 @@ from pipelines.steps.report_charts import (
     format_value,
 )
 from pipelines.steps.report_order import alpha_of, by_severity, severity
+from pipelines.steps.report_quality import quality_sections
 
 HISTORY_LINK = "history.html"  # written next to each window's report
 
@@ -43,7 +45,13 @@ def render_html(report: dict[str, Any]) -> str:
         {**f, "severity": severity(f, alpha=alpha)}
         for f in by_severity(drift.get("features"), alpha=alpha)
     ]
-    sections = [_feature_table(features)]
+    outputs = report.get("prediction_drift") or {}
+
+    def output(f: dict[str, Any]) -> str:  # a prediction output, decided by the same engine
+        return _feature({**f, "severity": severity(f, alpha=alpha_of(outputs))})
+
+    sections = quality_sections(report, output)
+    sections += [_feature_table(features)]
     sections += [_feature(f) for f in features]
     return (
         "<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>"
