@@ -146,6 +146,29 @@ class DriftConfig(_Strict):
         return _schedule(expression)
 
 
+class ModelQualityConfig(_Strict):
+    """Model quality from the ground-truth labels users upload under
+    `ground-truth/<endpoint>/yyyy/mm/dd/hh/` of the data bucket; its alarm retrains."""
+
+    # None: the config's metric (metric.name) and its threshold (metric.threshold).
+    metric: str | None = None
+    threshold: float | None = None
+    # Below this many labelled rows no value is published: the alarm sees missing data.
+    min_labelled_rows: int = Field(default=100, ge=1)
+    # Predictions of the last lookback_hours are measured, with every label uploaded so far,
+    # so a label arriving up to this late still counts in the window of its prediction.
+    lookback_hours: int = Field(default=24, ge=1, le=14 * 24)
+    evaluation_periods: int = Field(default=1, ge=1, le=24)
+
+
+class DataQualityConfig(_Strict):
+    # Windows with fewer captured rows publish no data-quality metric.
+    min_rows: int = Field(default=100, ge=1)
+    # The data-quality alarm (notify only): the largest excess, over the training data, of a
+    # feature's share of missing, wrong-type, out-of-bounds or unseen values. None: no alarm.
+    alarm_threshold: float | None = Field(default=None, gt=0.0, le=1.0)
+
+
 class RetrainConfig(_Strict):
     cooldown_hours: float = Field(default=6.0, ge=0.0)
     daily_cap: int = Field(default=3, ge=1)
@@ -272,6 +295,8 @@ class StackConfig(_Strict):
     approval_mode: Literal["manual", "automatic"] = "manual"
     data: DataConfig = DataConfig()
     drift: DriftConfig = DriftConfig()
+    model_quality: ModelQualityConfig = ModelQualityConfig()
+    data_quality: DataQualityConfig = DataQualityConfig()
     retrain: RetrainConfig = RetrainConfig()
     compute: ComputeConfig = ComputeConfig()
     deployment: DeploymentConfig = DeploymentConfig()
@@ -287,11 +312,26 @@ class StackConfig(_Strict):
         the features add to the stack against AWS's limits."""
         problems = metric_problems(self.dataset.problem_type, self.metric.name)
         problems += columns_problems(self.dataset.columns)
+        known = METRIC_DIRECTIONS[self.dataset.problem_type]
+        quality = self.model_quality
+        if quality.metric is not None and quality.metric not in known:
+            problems.append(
+                f"model_quality.metric: {quality.metric!r} is not a "
+                f"{self.dataset.problem_type} metric; choose one of {sorted(known)}"
+            )
+        elif quality.threshold is not None:
+            try:
+                MetricConfig(name=self.model_quality_metric, threshold=quality.threshold)
+            except ValidationError as error:
+                problems += [
+                    f"model_quality.{e['msg'].removeprefix(_VALUE_ERROR)}" for e in error.errors()
+                ]
         problems += aws_problems(
             self.names,
             [f.name for f in self.dataset.features],
             retrain_schedule=self.retrain.schedule is not None,
             email=self.notification_email is not None,
+            data_quality_alarm=self.data_quality.alarm_threshold is not None,
         )
         _raise_all(problems)
         return self
@@ -307,8 +347,23 @@ class StackConfig(_Strict):
 
     @property
     def drift_alarm_names(self) -> list[str]:
-        """The alarms that retrain: the drift rule and drift_retrain match exactly these."""
-        return self.names.drift_alarms(f.name for f in self.dataset.features)
+        """The alarms that retrain (drift and model quality): the drift rule and drift_retrain
+        match exactly these."""
+        return self.names.retrain_alarms(f.name for f in self.dataset.features)
+
+    @property
+    def model_quality_metric(self) -> str:
+        return self.model_quality.metric or self.metric.name
+
+    @property
+    def model_quality_threshold(self) -> float:
+        if self.model_quality.threshold is not None:
+            return self.model_quality.threshold
+        return self.metric.threshold
+
+    @property
+    def model_quality_greater_is_better(self) -> bool:
+        return METRIC_DIRECTIONS[self.dataset.problem_type][self.model_quality_metric]
 
     @property
     def metric_greater_is_better(self) -> bool:

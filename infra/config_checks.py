@@ -13,7 +13,12 @@ from infra.names import PhysicalNames
 
 
 def aws_problems(
-    names: PhysicalNames, features: Sequence[str], *, retrain_schedule: bool, email: bool
+    names: PhysicalNames,
+    features: Sequence[str],
+    *,
+    retrain_schedule: bool,
+    email: bool,
+    data_quality_alarm: bool = False,
 ) -> list[str]:
     problems = []
     for problem in names.problems(features):
@@ -23,7 +28,7 @@ def aws_problems(
             else "project_name"
         )
         problems.append(f"{key}: {problem.message}")
-    pattern = quotas.drift_alarm_pattern(names.drift_alarms(features))
+    pattern = quotas.drift_alarm_pattern(names.retrain_alarms(features))
     pattern_size = quotas.event_pattern_size(pattern)
     if pattern_size > quotas.EVENT_PATTERN_MAX_CHARS:
         problems.append(
@@ -32,7 +37,11 @@ def aws_problems(
             f"{quotas.EVENT_PATTERN_MAX_CHARS} ({quotas.EVENT_PATTERN_QUOTA_URL}): use fewer "
             "features or shorter feature names"
         )
-    optional = {"retrain_schedule": retrain_schedule, "email": email}
+    optional = {
+        "retrain_schedule": retrain_schedule,
+        "email": email,
+        "data_quality_alarm": data_quality_alarm,
+    }
     resources = quotas.template_resources(features=len(features), **optional)
     if resources > quotas.TEMPLATE_MAX_RESOURCES:
         problems.append(
@@ -62,9 +71,12 @@ def raw_aws_problems(raw: dict) -> list[str]:
     ):
         return []
     retrain, email = raw.get("retrain"), raw.get("notification_email")
+    data_quality = raw.get("data_quality")
     return aws_problems(
         PhysicalNames(f"{project}-{stage}", suffix or ""),
         [f["name"] for f in features],
         retrain_schedule=isinstance(retrain, dict) and retrain.get("schedule") is not None,
         email=email is not None,
+        data_quality_alarm=isinstance(data_quality, dict)
+        and data_quality.get("alarm_threshold") is not None,
     )

@@ -268,9 +268,21 @@ class PhysicalNames:
         }
 
     def drift_alarms(self, features: Iterable[str]) -> list[str]:
-        """Every alarm that retrains, matched by exact name (never by a prefix that another
-        alarm, such as `<prefix>-drift-retrain-errors`, could share)."""
+        """The drift alarms, matched by exact name (never by a prefix that another alarm, such
+        as `<prefix>-drift-retrain-errors`, could share)."""
         return [self.drift_score_alarm, *(self.drift_feature_alarm(f) for f in features)]
+
+    @property
+    def model_quality_alarm(self) -> str:
+        return f"{self.prefix}-model-quality"
+
+    @property
+    def data_quality_alarm(self) -> str:
+        return f"{self.prefix}-data-quality"
+
+    def retrain_alarms(self, features: Iterable[str]) -> list[str]:
+        """The drift alarms and the model-quality alarm: every alarm that retrains."""
+        return [*self.drift_alarms(features), self.model_quality_alarm]
 
     @property
     def rollback_alarms(self) -> list[str]:
@@ -328,7 +340,12 @@ class PhysicalNames:
         ):
             check(kind, name)
 
-        alarms = [*self.drift_alarms(features), *self.rollback_alarms, *self.operations_alarms()]
+        alarms = [
+            *self.retrain_alarms(features),
+            self.data_quality_alarm,
+            *self.rollback_alarms,
+            *self.operations_alarms(),
+        ]
         for name in alarms:
             check("alarm", name, feature_of.get(name))
         for name in _repeated(alarms):

@@ -100,6 +100,10 @@ def build_pipeline_artifacts(config: StackConfig, build_dir: Path = BUILD_DIR) -
             drift_confidence=config.drift.confidence,
             min_window_rows=config.drift.min_window_rows,
             processing_instance_type=config.compute.processing_instance_type,
+            model_quality_metric=config.model_quality_metric,
+            lookback_hours=config.model_quality.lookback_hours,
+            min_labelled_rows=config.model_quality.min_labelled_rows,
+            data_quality_min_rows=config.data_quality.min_rows,
         )
     )
     entry_point = config.model.entry_point

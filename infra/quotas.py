@@ -40,11 +40,12 @@ def schema_columns_bytes(columns: Sequence[str]) -> int:
 
 # What the synthesized template holds (tests/infra pins these to cdk synth): every resource but
 # the per-feature ones, and what each feature and each optional part adds.
-FIXED_RESOURCES = 61
+FIXED_RESOURCES = 62
 CDK_METADATA_RESOURCES = 1  # AWS::CDK::Metadata, added by `cdk synth` (version reporting)
 RESOURCES_PER_FEATURE = 1  # the feature's drift alarm
 RETRAIN_SCHEDULE_RESOURCES = 2  # the rule and its permission to invoke drift_retrain
 EMAIL_RESOURCES = 1  # the topic subscription
+DATA_QUALITY_ALARM_RESOURCES = 1  # the optional data-quality alarm
 
 
 def drift_alarm_pattern(alarm_names: Sequence[str]) -> dict[str, Any]:
@@ -62,18 +63,26 @@ def event_pattern_size(pattern: dict[str, Any]) -> int:
     return len(json.dumps(pattern))
 
 
-def template_resources(*, features: int, retrain_schedule: bool, email: bool) -> int:
+def template_resources(
+    *, features: int, retrain_schedule: bool, email: bool, data_quality_alarm: bool = False
+) -> int:
     return (
         FIXED_RESOURCES
         + CDK_METADATA_RESOURCES
         + RESOURCES_PER_FEATURE * features
         + (RETRAIN_SCHEDULE_RESOURCES if retrain_schedule else 0)
         + (EMAIL_RESOURCES if email else 0)
+        + (DATA_QUALITY_ALARM_RESOURCES if data_quality_alarm else 0)
     )
 
 
-def max_features_by_resources(*, retrain_schedule: bool, email: bool) -> int:
+def max_features_by_resources(
+    *, retrain_schedule: bool, email: bool, data_quality_alarm: bool = False
+) -> int:
     spare = TEMPLATE_MAX_RESOURCES - template_resources(
-        features=0, retrain_schedule=retrain_schedule, email=email
+        features=0,
+        retrain_schedule=retrain_schedule,
+        email=email,
+        data_quality_alarm=data_quality_alarm,
     )
     return spare // RESOURCES_PER_FEATURE

@@ -22,6 +22,9 @@ from collections.abc import Iterable
 
 DRIFT_SCORE_METRIC = "drift_score"
 FEATURE_DRIFT_METRIC_PREFIX = "feature_baseline_drift_"
+MODEL_QUALITY_METRIC_PREFIX = "model_quality_"
+DATA_QUALITY_SCORE_METRIC = "data_quality_score"
+DATA_QUALITY_METRIC_PREFIX = "data_quality_"
 # A name made only of these, and short, is its own token: the names the stack always gave
 # stay as they were.
 _SAFE = re.compile(r"[A-Za-z0-9_.-]{1,64}")
@@ -52,3 +55,15 @@ def feature_drift_metric(feature: str) -> str:
 def feature_drift_metrics(features: Iterable[str]) -> dict[str, str]:
     """feature -> its drift metric, in the features' order: how a report maps names back."""
     return {feature: feature_drift_metric(feature) for feature in features}
+
+
+def model_quality_metric(metric: str) -> str:
+    """`model_quality_<metric>`: what the monitoring step puts and the model-quality alarm
+    watches (metric names are the Evaluate step's, all safe)."""
+    return MODEL_QUALITY_METRIC_PREFIX + metric
+
+
+def data_quality_metric(check: str, feature: str) -> str:
+    """`data_quality_<check>_<token>`: a feature's share of missing, wrong-type, out-of-bounds
+    or unseen values."""
+    return f"{DATA_QUALITY_METRIC_PREFIX}{check}_{feature_token(feature)}"

@@ -79,6 +79,11 @@ class MonitoringPipelineSettings(_Settings):
     # the drift decision (pipelines/drift/decision.py): below min_window_rows nothing is decided
     drift_confidence: float = Field(default=0.99, ge=0.5, lt=1.0)
     min_window_rows: int = Field(default=30, ge=1)
+    # Model quality from ground truth; an empty metric leaves it out.
+    model_quality_metric: str = ""
+    lookback_hours: int = Field(default=24, ge=1, le=14 * 24)
+    min_labelled_rows: int = Field(default=100, ge=1)
+    data_quality_min_rows: int = Field(default=100, ge=1)
 
 
 def _prefix(config: Mapping[str, Any]) -> str:
@@ -122,6 +127,7 @@ def training_settings_from_config(config: Mapping[str, Any]) -> TrainingPipeline
 def monitoring_settings_from_config(config: Mapping[str, Any]) -> MonitoringPipelineSettings:
     compute = config.get("compute", {})
     drift = config.get("drift", {})
+    quality = config.get("model_quality", {})
     return MonitoringPipelineSettings(
         pipeline_name=f"{_prefix(config)}-monitoring",
         dataset=DatasetSchema.model_validate(config["dataset"]),
@@ -131,4 +137,8 @@ def monitoring_settings_from_config(config: Mapping[str, Any]) -> MonitoringPipe
         capture_window_minutes=int(drift.get("window_minutes", 60)),
         drift_confidence=float(drift.get("confidence", 0.99)),
         min_window_rows=int(drift.get("min_window_rows", 30)),
+        model_quality_metric=quality.get("metric") or config["metric"]["name"],
+        lookback_hours=int(quality.get("lookback_hours", 24)),
+        min_labelled_rows=int(quality.get("min_labelled_rows", 100)),
+        data_quality_min_rows=int(config.get("data_quality", {}).get("min_rows", 100)),
     )

@@ -1,4 +1,5 @@
-"""CloudWatch alarms: drift (retrain triggers), endpoint (rollback triggers), operations."""
+"""CloudWatch alarms: drift and model quality (retrain triggers), data quality, endpoint
+(rollback triggers), operations."""
 
 from __future__ import annotations
 
@@ -16,7 +17,13 @@ from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
 from infra.names import PhysicalNames
-from pipelines.metric_names import DRIFT_SCORE_METRIC, feature_drift_metric, feature_token
+from pipelines.metric_names import (
+    DATA_QUALITY_SCORE_METRIC,
+    DRIFT_SCORE_METRIC,
+    feature_drift_metric,
+    feature_token,
+    model_quality_metric,
+)
 
 
 def alarm_arn_pattern(stack: Stack, prefix: str) -> str:
@@ -158,6 +165,86 @@ class DriftAlarms(Construct):
     @property
     def all(self) -> list[cloudwatch.Alarm]:
         return [self.score_alarm, *self.feature_alarms.values()]
+
+
+class QualityAlarms(Construct):
+    """The model-quality alarm (retrains, matched by exact name like the drift alarms) on the
+    configured metric from ground truth, and the optional data-quality alarm (notifies only:
+    broken inputs call for a person, not for training on them). Both see too few rows as
+    missing data, never as a breach."""
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        names: PhysicalNames,
+        namespace: str,
+        endpoint_name: str,
+        metric: str,
+        threshold: float,
+        greater_is_better: bool,
+        evaluation_periods: int,
+        data_quality_threshold: float | None,
+        period: Duration,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        dimensions = {"EndpointName": endpoint_name}
+        worse = "below" if greater_is_better else "above"
+        self.model_quality = cloudwatch.Alarm(
+            self,
+            "ModelQuality",
+            alarm_name=names.model_quality_alarm,
+            alarm_description=(
+                f"{metric} of {endpoint_name} on ground-truth labels {worse} {threshold}: retrain."
+            ),
+            metric=cloudwatch.Metric(
+                namespace=namespace,
+                metric_name=model_quality_metric(metric),
+                dimensions_map=dimensions,
+                # The worst value of the period, whichever way is worse.
+                statistic="Minimum" if greater_is_better else "Maximum",
+                period=period,
+            ),
+            threshold=threshold,
+            comparison_operator=(
+                cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD
+                if greater_is_better
+                else cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD
+            ),
+            evaluation_periods=evaluation_periods,
+            datapoints_to_alarm=evaluation_periods,
+            treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+        )
+        self.data_quality = (
+            cloudwatch.Alarm(
+                self,
+                "DataQuality",
+                alarm_name=names.data_quality_alarm,
+                alarm_description=(
+                    f"A feature of {endpoint_name}'s traffic has {data_quality_threshold:.0%} "
+                    "more missing, wrong-type, out-of-bounds or unseen values than the training "
+                    "data: look at the caller."
+                ),
+                metric=cloudwatch.Metric(
+                    namespace=namespace,
+                    metric_name=DATA_QUALITY_SCORE_METRIC,
+                    dimensions_map=dimensions,
+                    statistic="Maximum",
+                    period=period,
+                ),
+                threshold=data_quality_threshold,
+                comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+                evaluation_periods=1,
+                treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+            )
+            if data_quality_threshold is not None
+            else None
+        )
+
+    @property
+    def all(self) -> list[cloudwatch.Alarm]:
+        return [self.model_quality, *([self.data_quality] if self.data_quality else [])]
 
 
 class EndpointAlarms(Construct):

@@ -13,6 +13,7 @@ from infra.names import PhysicalNames
 INCOMING_PREFIX = "incoming/"
 QUARANTINE_PREFIX = "quarantine/"
 CAPTURE_PREFIX = "capture/"
+GROUND_TRUTH_PREFIX = "ground-truth/"  # labels users upload: ground-truth/<endpoint>/yyyy/mm/dd/hh/
 
 
 class DataStorage(Construct):

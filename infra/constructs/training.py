@@ -12,7 +12,12 @@ from aws_cdk import aws_sagemaker as sagemaker
 from constructs import Construct
 
 from infra.constructs import access
-from infra.constructs.data_storage import CAPTURE_PREFIX, INCOMING_PREFIX, QUARANTINE_PREFIX
+from infra.constructs.data_storage import (
+    CAPTURE_PREFIX,
+    GROUND_TRUTH_PREFIX,
+    INCOMING_PREFIX,
+    QUARANTINE_PREFIX,
+)
 from infra.constructs.nag import acknowledge, resources
 from infra.names import PhysicalNames
 
@@ -56,12 +61,15 @@ class SageMakerExecutionRole(Construct):
             # Job inputs: the object versions of a run's manifest (read by Validate, by
             # VersionId), or the current ones of a run started without a manifest (listed);
             # the captured traffic of a window (downloaded by SageMaker with ListBucket +
-            # GetObject); the manifests, step outputs, the live record, the baseline and the
-            # drift reports in the artifacts bucket; the drift check reads the earlier windows'
-            # reports back for the endpoint's history page.
+            # GetObject) and the ground-truth labels the monitoring step reads; the manifests,
+            # step outputs, the live record, the baseline and the drift reports in the artifacts
+            # bucket; the drift check reads the earlier windows' reports back for the endpoint's
+            # history page.
             access.objects(data_bucket, access.READ_VERSIONS, f"{INCOMING_PREFIX}*"),
-            access.objects(data_bucket, access.READ, f"{CAPTURE_PREFIX}*"),
-            access.listing(data_bucket, INCOMING_PREFIX, CAPTURE_PREFIX),
+            access.objects(
+                data_bucket, access.READ, f"{CAPTURE_PREFIX}*", f"{GROUND_TRUTH_PREFIX}*"
+            ),
+            access.listing(data_bucket, INCOMING_PREFIX, CAPTURE_PREFIX, GROUND_TRUTH_PREFIX),
             # Validate quarantines the objects it rejects, as the arrival check does: a copy and
             # its reason under quarantine/, a delete marker on the incoming key (no version id:
             # the rejected version is kept). See pipelines/entrypoints/quarantine.py.
@@ -177,6 +185,7 @@ class SageMakerExecutionRole(Construct):
                     data_bucket.arn_for_objects(f"{INCOMING_PREFIX}*"),
                     data_bucket.arn_for_objects(f"{CAPTURE_PREFIX}*"),
                     data_bucket.arn_for_objects(f"{QUARANTINE_PREFIX}*"),
+                    data_bucket.arn_for_objects(f"{GROUND_TRUTH_PREFIX}*"),
                     artifacts_bucket.arn_for_objects("manifests/*"),
                     artifacts_bucket.arn_for_objects("pipelines/*"),
                     artifacts_bucket.arn_for_objects("live/*"),

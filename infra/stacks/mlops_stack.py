@@ -15,6 +15,7 @@ from infra.constructs.alarms import (
     EndpointAlarms,
     Notifications,
     OperationsAlarms,
+    QualityAlarms,
     notify,
 )
 from infra.constructs.dashboard import LoopDashboard
@@ -134,6 +135,19 @@ class MlopsStack(Stack):
             },
             score_threshold=config.drift.score_threshold,
             evaluation_periods=config.drift.evaluation_periods,
+            period=Duration.hours(1),
+        )
+        quality_alarms = QualityAlarms(
+            self,
+            "QualityAlarms",
+            names=names,
+            namespace=names.drift_namespace,
+            endpoint_name=names.endpoint,
+            metric=config.model_quality_metric,
+            threshold=config.model_quality_threshold,
+            greater_is_better=config.model_quality_greater_is_better,
+            evaluation_periods=config.model_quality.evaluation_periods,
+            data_quality_threshold=config.data_quality.alarm_threshold,
             period=Duration.hours(1),
         )
         endpoint_alarms = EndpointAlarms(
@@ -277,7 +291,10 @@ class MlopsStack(Stack):
             functions=functions,
             failure_queue=failures.queue,
         )
-        notify([*drift_alarms.all, *endpoint_alarms.all, *operations.all], notifications.topic)
+        notify(
+            [*drift_alarms.all, *quality_alarms.all, *endpoint_alarms.all, *operations.all],
+            notifications.topic,
+        )
         LoopDashboard(
             self,
             "Dashboard",

@@ -1,4 +1,4 @@
-"""Monitor: drift of one window of captured requests against the live model's baseline.
+"""Monitor: one window of captured requests against the live model's baseline.
 
     python -m pipelines.entrypoints.monitor --schema <parts> --endpoint-name NAME
         --capture-uri s3://<data>/capture/<endpoint>/ --live-record-uri s3://<artifacts>/live/<endpoint>.json
@@ -6,19 +6,23 @@
         [--confidence 0.99] [--min-window-rows 30] [--window-minutes 60]
         [--window-end 2026-01-01T00:00:00Z] [--output DIR]
         [--history-uri s3://<artifacts>/monitoring/<endpoint>/ --history-windows 48]
+        [--ground-truth-uri s3://<data>/ground-truth/<endpoint>/ --metric roc_auc
+         --lookback-hours 24 --min-labelled-rows 100] [--data-quality-min-rows 100]
 
-Reads (boto3, since none of it can be a declared input): the live record, the baseline it
-points to, the capture files of the window's hours, and the JSON reports of the windows before
-this one under --history-uri. The reports are no ProcessingInput on purpose: SageMaker fails a
-job whose input prefix holds no object (an endpoint's first window has no earlier report), and
-the prefix grows by a window every run, while only the last --history-windows are wanted; the
-listing starts at the oldest wanted window's key, so it stays as short as the history.
-Writes `--output/<window end>/drift_report.json`, `drift_report.html` and `history.html`, and
-`--output/history.html`, the endpoint's one stable page (the ProcessingOutput uploads them
-under `monitoring/<endpoint>/`), and puts `drift_score` and `feature_baseline_drift_<feature>`
-to CloudWatch. No live model yet: a report saying so, no metrics, exit 0. Fewer captured rows
-than --min-window-rows: the report says insufficient_data and no metric is put, so the alarms
-see missing data (treated as not breaching), never drift.
+Reads (boto3, since none of it can be a declared input): the live record, the baseline and the
+evaluation it points to, the capture files of the window's hours, with ground truth the labels
+uploaded since the look-back began and the capture files of the look-back, and the JSON reports
+of the windows before this one under --history-uri. The reports are no ProcessingInput on
+purpose: SageMaker fails a job whose input prefix holds no object (an endpoint's first window
+has no earlier report), and the prefix grows by a window every run, while only the last
+--history-windows are wanted; the listing starts at the oldest wanted window's key, so it stays
+as short as the history. Writes `--output/<window end>/drift_report.json`, `drift_report.html`
+and `history.html`, and `--output/history.html`, the endpoint's one stable page (the
+ProcessingOutput uploads them under `monitoring/<endpoint>/`), and puts `drift_score`,
+`feature_baseline_drift_<feature>`, `prediction_drift_<output>`, `data_quality_*` and
+`model_quality_<metric>` to CloudWatch. No live model yet: a report saying so, no metrics,
+exit 0. Fewer captured rows than --min-window-rows: the report says insufficient_data and no
+drift metric is put, so the alarms see missing data (treated as not breaching), never drift.
 """
 
 from __future__ import annotations
@@ -47,20 +51,60 @@ from pipelines.entrypoints.common import (
     write_json,
 )
 from pipelines.schema import DatasetSchema
-from pipelines.steps.capture import hour_prefixes, parse_capture_lines
+from pipelines.steps.capture import (
+    CapturedEvent,
+    hour_prefixes,
+    parse_capture_lines,
+    parse_captured_events,
+    parse_time,
+)
+from pipelines.steps.data_quality import DataQualityCounts, data_quality_section
+from pipelines.steps.ground_truth import LabelRecords, merge_labels, parse_label_lines
+from pipelines.steps.model_quality import model_quality_section
 from pipelines.steps.monitor import (
     KEY_TIME_FORMAT,
     base_report,
     drift_report,
     metric_data,
+    metric_values_data,
     no_live_model_report,
+    quality_values,
     window_bounds,
 )
+from pipelines.steps.prediction_drift import (
+    check_prediction_drift,
+    prediction_drift_section,
+    prediction_drift_values,
+)
+from pipelines.steps.predictions import output_kinds, prediction_rows
 from pipelines.steps.report_history import DEFAULT_WINDOWS, history_pages
 from pipelines.steps.report_html import render_html
 
 REPORT_NAME = "drift_report"
 _METRICS_PER_CALL = 20
+
+
+def _objects(client: Any, uri: str, start: datetime, end: datetime, *, variants: bool):
+    """(key, LastModified, lines) of the objects under uri's hour folders of [start, end);
+    with variants, under each `<variant>/` folder first (capture's layout)."""
+    bucket, prefix = split_s3_uri(uri)
+    prefix = prefix.rstrip("/") + "/"
+    paginator = client.get_paginator("list_objects_v2")
+    roots = (
+        [
+            p["Prefix"]
+            for page in paginator.paginate(Bucket=bucket, Prefix=prefix, Delimiter="/")
+            for p in page.get("CommonPrefixes", [])
+        ]
+        if variants
+        else [prefix]
+    )
+    for root in roots:
+        for hour in hour_prefixes(start, end):
+            for page in paginator.paginate(Bucket=bucket, Prefix=root + hour):
+                for obj in page.get("Contents", []):
+                    body = client.get_object(Bucket=bucket, Key=obj["Key"])["Body"].read()
+                    yield obj["Key"], obj["LastModified"], body.decode("utf-8").splitlines()
 
 
 def capture_chunks(
@@ -70,35 +114,52 @@ def capture_chunks(
     start: datetime,
     end: datetime,
     stats: dict[str, Any],
+    quality: DataQualityCounts | None = None,
+    events: list[CapturedEvent] | None = None,
 ) -> Iterator[pd.DataFrame]:
-    """One frame per capture file of the window, across all variants of the endpoint."""
-    bucket, prefix = split_s3_uri(capture_uri)
-    prefix = prefix.rstrip("/") + "/"
-    paginator = client.get_paginator("list_objects_v2")
-    variants = [
-        p["Prefix"]
-        for page in paginator.paginate(Bucket=bucket, Prefix=prefix, Delimiter="/")
-        for p in page.get("CommonPrefixes", [])
-    ]
+    """One frame per capture file of the window, across all variants of the endpoint; the
+    untyped rows go to `quality`, the events (ids and outputs) to `events`."""
     features = [f.name for f in schema.features]
-    for variant in variants:
-        for hour in hour_prefixes(start, end):
-            for page in paginator.paginate(Bucket=bucket, Prefix=variant + hour):
-                for obj in page.get("Contents", []):
-                    body = client.get_object(Bucket=bucket, Key=obj["Key"])["Body"].read()
-                    rows = parse_capture_lines(
-                        body.decode("utf-8").splitlines(),
-                        features,
-                        schema.feature_kinds,
-                        start=start,
-                        end=end,
-                    )
-                    stats["files"] += 1
-                    stats["events"] += rows.n_events
-                    stats["skipped"] += rows.n_skipped
-                    stats["errors"].extend(rows.errors[: max(0, 5 - len(stats["errors"]))])
-                    if len(rows.frame):
-                        yield rows.frame
+    for _key, _modified, lines in _objects(client, capture_uri, start, end, variants=True):
+        rows = parse_capture_lines(
+            lines,
+            features,
+            schema.feature_kinds,
+            start=start,
+            end=end,
+            keep_raw=quality is not None,
+        )
+        if quality is not None and rows.raw is not None:
+            quality.update(rows.raw)
+        if events is not None:
+            events.extend(parse_captured_events(lines, start=start, end=end).events)
+        stats["files"] += 1
+        stats["events"] += rows.n_events
+        stats["skipped"] += rows.n_skipped
+        stats["errors"].extend(rows.errors[: max(0, 5 - len(stats["errors"]))])
+        if len(rows.frame):
+            yield rows.frame
+
+
+def captured_events(
+    client: Any, capture_uri: str, start: datetime, end: datetime
+) -> tuple[list[CapturedEvent], int]:
+    """The events of [start, end) (ids, time, output only) and the lines that were unreadable."""
+    events: list[CapturedEvent] = []
+    skipped = 0
+    for _key, _modified, lines in _objects(client, capture_uri, start, end, variants=True):
+        parsed = parse_captured_events(lines, start=start, end=end)
+        events.extend(parsed.events)
+        skipped += parsed.n_skipped
+    return events, skipped
+
+
+def read_labels(client: Any, ground_truth_uri: str, start: datetime, end: datetime) -> LabelRecords:
+    """Every ground-truth record uploaded in the hour folders of [start, end)."""
+    out = LabelRecords()
+    for key, modified, lines in _objects(client, ground_truth_uri, start, end, variants=False):
+        out.extend(parse_label_lines(lines, source=key, uploaded=modified))
+    return out
 
 
 def publish(data: list[dict[str, Any]], namespace: str) -> None:
@@ -172,6 +233,11 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--history-uri", default="", help="earlier reports; empty: no history")
     parser.add_argument("--history-windows", type=int, default=DEFAULT_WINDOWS)
     parser.add_argument("--message-file", type=Path, default=Path(PROCESSING_MESSAGE_FILE))
+    parser.add_argument("--ground-truth-uri", default="", help="empty: no model quality")
+    parser.add_argument("--metric", default="")
+    parser.add_argument("--lookback-hours", type=int, default=24)
+    parser.add_argument("--min-labelled-rows", type=int, default=100)
+    parser.add_argument("--data-quality-min-rows", type=int, default=100)
     args = parser.parse_args(argv)
 
     schema = unpack_schema(args.schema)
@@ -194,24 +260,106 @@ def main(argv: list[str] | None = None) -> None:
     if baseline_text is None:
         fail(f"live model has no readable baseline ({baseline_uri!r})", args.message_file)
     stats: dict[str, Any] = {"files": 0, "events": 0, "skipped": 0, "errors": []}
+    profile = ReferenceProfile.from_json(baseline_text)
+    quality = DataQualityCounts.start(schema, profile)
+    window_events: list[CapturedEvent] = []
     report, result = drift_report(
         report,
-        ReferenceProfile.from_json(baseline_text),
-        capture_chunks(client, args.capture_uri, schema, start, end, stats),
+        profile,
+        capture_chunks(client, args.capture_uri, schema, start, end, stats, quality, window_events),
         thresholds=thresholds,
         default_threshold=args.default_threshold,
         confidence=args.confidence,
         min_window_rows=args.min_window_rows,
     )
     report["capture"] = stats
+    report["data_quality"] = data_quality_section(
+        quality, profile, min_rows=args.data_quality_min_rows
+    )
+    evaluation = _read_json(live.get("evaluation_uri") or "", client)
+    report["prediction_drift"] = _prediction_drift(
+        evaluation, window_events, schema.problem_type, args.default_threshold
+    )
+    if args.ground_truth_uri and args.metric:
+        report["model_quality"] = _model_quality(args, client, schema, live, end)
     folder = write_report(report, args.output, end, earlier, windows)
-    data = metric_data(result, args.endpoint_name, report["model_version"], datetime.now(UTC))
+    now = datetime.now(UTC)
+    data = metric_data(result, args.endpoint_name, report["model_version"], now)
+    data += metric_values_data(
+        quality_values(report), args.endpoint_name, report["model_version"], now
+    )
     if data:
         publish(data, args.namespace)
+    model_quality = report.get("model_quality") or {}
     log(
         f"{report['status']}: drift_score={result.drift_score:.3f} over {result.n_current} rows "
-        f"({stats['files']} files); {len(data)} metric values; report in {folder}"
+        f"({stats['files']} files); model quality {model_quality.get('status', 'off')} "
+        f"({model_quality.get('n_labelled_rows', 0)} labelled rows); {len(data)} metric values; "
+        f"report in {folder}"
     )
+
+
+def _read_json(uri: str, client: Any) -> dict[str, Any] | None:
+    text = read_s3_text(uri, client) if uri else None
+    return json.loads(text) if text else None
+
+
+def _prediction_drift(
+    evaluation: dict[str, Any] | None,
+    events: list[CapturedEvent],
+    problem_type: str,
+    default_threshold: float,
+) -> dict[str, Any]:
+    baseline = (evaluation or {}).get("prediction_baseline")
+    if not baseline:
+        return {"status": "no_baseline", "message": "the live model's evaluation has none"}
+    rows = prediction_rows(events, problem_type)
+    result = check_prediction_drift(
+        baseline, rows.frame[list(output_kinds(problem_type))], default_threshold=default_threshold
+    )
+    section = prediction_drift_section(result)
+    section.update(values=prediction_drift_values(result), n_unreadable_outputs=rows.n_skipped)
+    return section
+
+
+def _model_quality(
+    args: argparse.Namespace,
+    client: Any,
+    schema: DatasetSchema,
+    live: dict[str, Any],
+    end: datetime,
+) -> dict[str, Any]:
+    """The look-back's predictions (since the live model was deployed) merged with every label
+    uploaded for them so far: the label folders run from the look-back's start to now."""
+    start = end - timedelta(hours=args.lookback_hours)
+    if live.get("deployed_at"):
+        start = max(start, parse_time(live["deployed_at"]))
+    labels = read_labels(
+        client, args.ground_truth_uri, start, max(end, datetime.now(UTC)) + timedelta(hours=1)
+    )
+    events, unreadable = (
+        captured_events(client, args.capture_uri, start, end) if labels.records else ([], 0)
+    )
+    rows = prediction_rows(events, schema.problem_type)
+    merged = merge_labels(rows.frame, labels.records)
+    classes = list(schema.classes) if schema.classes else None
+    section = model_quality_section(
+        merged,
+        problem_type=schema.problem_type,
+        metric=args.metric,
+        classes=classes,
+        positive=classes[-1] if classes else None,  # as Train's metadata names it
+        min_labelled_rows=args.min_labelled_rows,
+        window_minutes=args.window_minutes,
+        start=start,
+        end=end,
+    )
+    section["ground_truth"] = {
+        "unreadable_lines": labels.n_skipped,
+        "errors": labels.errors,
+        "unreadable_capture_lines": unreadable + rows.n_skipped,
+    }
+    return section
 
 
 if __name__ == "__main__":

@@ -1,9 +1,10 @@
-"""The monitoring pipeline: one processing step, the drift check of a capture window.
+"""The monitoring pipeline: one processing step, the checks of a capture window.
 
-Run on a schedule (hourly by default). The step reads the window's capture files and the live
-model's baseline itself (see pipelines.entrypoints.monitor); its declared output is the report
-folder, uploaded under `s3://${ArtifactsBucket}/monitoring/${EndpointName}/<window end>/`, with
-the endpoint's history page at `monitoring/${EndpointName}/history.html`, built from the reports
+Run on a schedule (hourly by default). The step reads the window's capture files, the live
+model's baseline and the ground-truth labels itself (see pipelines.entrypoints.monitor); its
+declared output is the report folder, uploaded under
+`s3://${ArtifactsBucket}/monitoring/${EndpointName}/<window end>/`, with the endpoint's
+history page at `monitoring/${EndpointName}/history.html`, built from the reports
 of the last `HistoryWindows` windows, which the step reads from that same prefix.
 """
 
@@ -54,7 +55,15 @@ def build_pipeline(settings: MonitoringPipelineSettings) -> Pipeline:
         "--output", REPORT_DIR,
         "--history-uri", f"{REPORTS_URI}/",
         "--history-windows", history.to_string(),
+        "--data-quality-min-rows", str(settings.data_quality_min_rows),
     ]  # fmt: skip
+    if settings.model_quality_metric:
+        args += [
+            "--ground-truth-uri", "s3://${DataBucket}/ground-truth/${EndpointName}/",
+            "--metric", settings.model_quality_metric,
+            "--lookback-hours", str(settings.lookback_hours),
+            "--min-labelled-rows", str(settings.min_labelled_rows),
+        ]  # fmt: skip
     if settings.drift_thresholds:
         args += ["--thresholds", *pack_json(settings.drift_thresholds)]
     report = ProcessingOutput(

@@ -63,6 +63,7 @@ def _expected(config) -> Counter[str]:
             *(names.log_group(f) for f in FUNCTIONS),
             *(names.rule(r) for r in rules),
             *config.drift_alarm_names,
+            *([names.data_quality_alarm] if config.data_quality.alarm_threshold else []),
             *names.rollback_alarms,
             *names.operations_alarms(),
         ]
@@ -106,6 +107,7 @@ def test_the_configs_resource_count_is_the_templates(request, stage_name):
         features=len(stage.config.dataset.features),
         retrain_schedule=stage.config.retrain.schedule is not None,
         email=stage.config.notification_email is not None,
+        data_quality_alarm=stage.config.data_quality.alarm_threshold is not None,
     )
     # The test app leaves out AWS::CDK::Metadata; `cdk synth` adds it.
     assert len(stage.raw["Resources"]) + CDK_METADATA_RESOURCES == counted, (

@@ -35,10 +35,16 @@ CASES = {
         ["endpoint_in_service_other.json", "endpoint_updating.json"],
     ),
     "drift-alarm": (
-        ["alarm_drift_score_alarm.json", "alarm_drift_feature_alarm.json"],
+        [
+            "alarm_drift_score_alarm.json",
+            "alarm_drift_feature_alarm.json",
+            "alarm_model_quality_alarm.json",
+        ],
         [
             "alarm_drift_score_ok.json",
             "alarm_endpoint_5xx_alarm.json",
+            # data quality notifies a person; training on broken inputs would not help
+            "alarm_data_quality_alarm.json",
             # drift_retrain's own errors alarm: its name starts like a drift alarm's.
             "alarm_drift_retrain_errors_alarm.json",
         ],

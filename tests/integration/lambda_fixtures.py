@@ -72,7 +72,7 @@ ENV = {
     "ROLLBACK_ALARM_NAMES": json.dumps(
         [f"{PREFIX}-endpoint-5xx", f"{PREFIX}-endpoint-p99-latency"]
     ),
-    "DRIFT_ALARM_NAMES": json.dumps(PhysicalNames(PREFIX).drift_alarms(SCHEMA[:-1])),
+    "DRIFT_ALARM_NAMES": json.dumps(PhysicalNames(PREFIX).retrain_alarms(SCHEMA[:-1])),
     "RETRAIN_COOLDOWN_SECONDS": "21600",
     "RETRAIN_DAILY_CAP": "3",
 }

@@ -74,6 +74,15 @@ def test_no_accepted_data_starts_no_retrain(aws, context, logs):
     assert all(i["count"]["N"] == "0" for i in state if i["pk"]["S"] == "retrain-count")
 
 
+def test_model_quality_alarm_starts_a_retrain_through_the_same_guards(aws, context):
+    result = handler("drift_retrain")(load_event("alarm_model_quality_alarm.json"), context)
+    assert result["status"] == "started"
+    assert len(aws.executions()) == 1
+    # a drift alarm right after is held by the same cooldown
+    again = handler("drift_retrain")(load_event("alarm_drift_score_alarm.json"), context)
+    assert again == {"status": "skipped", "reason": "cooldown"}
+
+
 def test_feature_alarm_and_schedule_are_triggers(aws, context):
     aws.arrive("incoming/a.csv", GOOD_CSV, "arrival")
     settings = load_settings(DriftRetrainSettings).model_copy(
@@ -92,6 +101,8 @@ def test_feature_alarm_and_schedule_are_triggers(aws, context):
     ("event_file", "reason"),
     [
         ("alarm_endpoint_5xx_alarm.json", "not_drift_alarm"),
+        # data quality notifies a person and never retrains
+        ("alarm_data_quality_alarm.json", "not_drift_alarm"),
         # Its name starts like a drift alarm's (`<prefix>-drift-`): only exact names retrain.
         ("alarm_drift_retrain_errors_alarm.json", "not_drift_alarm"),
         ("alarm_drift_score_ok.json", "not_in_alarm"),

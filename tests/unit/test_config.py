@@ -267,14 +267,14 @@ def test_features_beyond_the_drift_rule_pattern_size_are_refused():
 
 def test_features_beyond_cloudformations_500_resources_are_refused_with_the_maximum():
     # Each feature adds its drift alarm; dev (no retrain schedule, no email) leaves room for
-    # 500 - 62 of them. Both limits are listed when both are crossed.
-    refused = _problems(_with_features(439))
-    assert "  dataset.features: 439 features make the stack 501 resources" in refused
-    assert "at most 438 features" in refused
-    assert "make the stack" not in _problems(_with_features(438))
+    # 500 - 63 of them. Both limits are listed when both are crossed.
+    refused = _problems(_with_features(438))
+    assert "  dataset.features: 438 features make the stack 501 resources" in refused
+    assert "at most 437 features" in refused
+    assert "make the stack" not in _problems(_with_features(437))
     from infra.quotas import max_features_by_resources
 
-    assert max_features_by_resources(retrain_schedule=False, email=False) == 438
+    assert max_features_by_resources(retrain_schedule=False, email=False) == 437
 
 
 def test_every_problem_is_listed_at_once_even_when_keys_of_both_kinds_are_wrong(tmp_path, capsys):
