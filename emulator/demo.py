@@ -25,6 +25,7 @@ from mlops.lineage import lineage, render
 
 TRAINING_ROWS = 3000
 TRAFFIC_ROWS = 200
+CONCEPT_ROWS = 600  # same features as training, labels that no longer follow them
 DRIFTED_ROWS = 600
 ROWS_PER_REQUEST = 20
 STAGE_TIMEOUT = 240.0
@@ -113,26 +114,73 @@ class Demo:
         frame.to_csv(buffer, index=False)
         self.s3.put_object(Bucket=self.rt.data_bucket, Key=key, Body=buffer.getvalue().encode())
 
-    def _send_traffic(self, frame: Any, features: list[str]) -> int:
+    def _send_traffic(
+        self, frame: Any, features: list[str], labels: Any = None, tag: str = "traffic"
+    ) -> int:
+        """Requests of ROWS_PER_REQUEST rows; with labels, each request carries an InferenceId
+        and its rows' labels are uploaded as ground truth keyed by it, as a user would."""
         rows = frame[features].to_csv(index=False, header=False).splitlines()
-        sent = 0
+        sent, records = 0, []
         for start in range(0, len(rows), ROWS_PER_REQUEST):
             body = "\n".join(rows[start : start + ROWS_PER_REQUEST]).encode()
+            ids = {} if labels is None else {"InferenceId": f"{tag}-{sent:05d}"}
             self.runtime_client.invoke_endpoint(
                 EndpointName=self.rt.endpoint_name,
                 ContentType="text/csv",
                 Accept="text/csv",
                 Body=body,
+                **ids,
             )["Body"].read()
+            if labels is not None:
+                batch = labels[start : start + ROWS_PER_REQUEST]
+                records.append(_ground_truth(ids["InferenceId"], [str(v) for v in batch]))
             sent += 1
+        if records:
+            now = time.gmtime()
+            key = (
+                f"ground-truth/{self.rt.endpoint_name}/{time.strftime('%Y/%m/%d/%H', now)}/"
+                f"{tag}.jsonl"
+            )
+            self.s3.put_object(
+                Bucket=self.rt.data_bucket, Key=key, Body="\n".join(records).encode() + b"\n"
+            )
         return sent
+
+    def _monitor(self, stage: str) -> dict[str, Any]:
+        """The hourly schedule fires: the monitoring run over what was captured; its report."""
+        self.rt.endpoints.flush()
+        known = len(self._executions(self.rt.monitoring_pipeline))
+        self.rt.bus.run_schedule(self.rt.monitoring_rule)
+        arn = self._wait_for_new_execution(self.rt.monitoring_pipeline, known, stage)
+        self._run_to_success(arn, stage)
+        self.result.report_uri = self._report_uri()
+        self.result.report_path = self._download(self.result.report_uri)
+        return self._report_json(self.result.report_uri)
+
+    def _model_quality_alarm(self) -> str:
+        """The template's alarm on a model_quality_<metric> metric."""
+        for resource in self.rt.template["Resources"].values():
+            props = resource.get("Properties", {})
+            if resource["Type"] == "AWS::CloudWatch::Alarm" and str(
+                props.get("MetricName", "")
+            ).startswith("model_quality_"):
+                return str(props["AlarmName"])
+        raise DemoFailed("alarm: the template has no model-quality alarm")
+
+    def _alarmed(self) -> list[str]:
+        return [
+            e["detail"]["alarmName"]
+            for e in self.rt.alarms.evaluate()
+            if e["detail"]["state"]["value"] == "ALARM"
+        ]
 
     # -- the loop --------------------------------------------------------------------------
 
     def run(self) -> DemoResult:
         from pipelines.datasets import generate_churn
 
-        features = json.loads(self.rt.function_env("data_arrival")["SCHEMA_COLUMNS"])[:-1]
+        columns = json.loads(self.rt.function_env("data_arrival")["SCHEMA_COLUMNS"])
+        features, target = columns[:-1], columns[-1]
 
         with self.stage("upload", "bundled dataset to incoming/ (S3 Object Created)") as note:
             self._put_csv("incoming/churn-2026-11.csv", generate_churn(TRAINING_ROWS, seed=7))
@@ -160,9 +208,10 @@ class Demo:
             if live.get("model_package_arn") != first:
                 raise DemoFailed(f"approve: live record names {live.get('model_package_arn')}")
             note.append(f"{self.rt.endpoint_name} InService")
-        with self.stage("serve", "normal traffic through sagemaker-runtime") as note:
-            requests = self._send_traffic(generate_churn(TRAFFIC_ROWS, seed=11), features)
-            note.append(f"{requests} requests, {TRAFFIC_ROWS} rows captured")
+        with self.stage("serve", "labelled traffic through sagemaker-runtime") as note:
+            normal = generate_churn(TRAFFIC_ROWS, seed=11)
+            requests = self._send_traffic(normal, features, normal[target], tag="served")
+            note.append(f"{requests} requests, {TRAFFIC_ROWS} rows captured and labelled")
         with self.stage("bad file", "a file with a wrong header arrives midway") as note:
             self.s3.put_object(
                 Bucket=self.rt.data_bucket,
@@ -177,32 +226,24 @@ class Demo:
                 )["Body"].read()
             )
             note.append(f"quarantined: {reason['reason']}")
-        with self.stage("drift", "drifted traffic, then the hourly monitoring run") as note:
-            self._send_traffic(generate_churn(DRIFTED_ROWS, seed=13, drift=True), features)
-            self.rt.endpoints.flush()
-            known = len(self._executions(self.rt.monitoring_pipeline))
-            self.rt.bus.run_schedule(self.rt.monitoring_rule)
-            arn = self._wait_for_new_execution(self.rt.monitoring_pipeline, known, "drift")
-            self._run_to_success(arn, "drift")
-            self.result.report_uri = self._report_uri()
-            report = self._report_json(self.result.report_uri)
-            self.result.report_path = self._download(self.result.report_uri)
+        with self.stage("concept", "same features, labels shifted; the monitoring run") as note:
+            concept = generate_churn(CONCEPT_ROWS, seed=17)
+            # What churns now is what did not: the features alone cannot tell.
+            self._send_traffic(concept, features, 1 - concept[target], tag="concept")
+            report = self._monitor("concept")
+            quality = report.get("model_quality") or {}
+            if quality.get("value") is None:
+                raise DemoFailed(f"concept: no model quality measured: {quality.get('message')}")
             drift = report.get("drift", {})
-            drifted = [n for n, f in drift.get("features", {}).items() if f.get("drifted")]
             note.append(
-                f"{report.get('status')}: drift_score {drift.get('drift_score', 0):.2f} "
-                f"over {drift.get('n_current', 0)} captured rows, drifted "
-                f"{', '.join(drifted) or 'none'}"
+                f"{quality['metric']} {quality['value']:.2f} on {quality['n_labelled_rows']} "
+                f"labelled rows; drift_score {drift.get('drift_score', 0):.2f}"
             )
-        with self.stage("alarm", "alarms evaluated over the drift metrics") as note:
-            changes = self.rt.alarms.evaluate()
-            alarmed = [
-                e["detail"]["alarmName"]
-                for e in changes
-                if e["detail"]["state"]["value"] == "ALARM"
-            ]
-            if not any("-drift-" in name for name in alarmed):
-                raise DemoFailed(f"alarm: no drift alarm went to ALARM (changes: {alarmed})")
+        with self.stage("alarm", "alarms evaluated over the monitoring metrics") as note:
+            alarmed = self._alarmed()
+            quality_alarm = self._model_quality_alarm()
+            if quality_alarm not in alarmed:
+                raise DemoFailed(f"alarm: {quality_alarm} did not go to ALARM ({alarmed})")
             note.append(f"ALARM: {', '.join(sorted(alarmed))}")
         with self.stage("retrain", "drift_retrain starts training; a new version registers") as n:
             arn = self._wait_for_new_execution(self.rt.training_pipeline, 1, "retrain")
@@ -213,6 +254,19 @@ class Demo:
             n.append(
                 f"registered version {newest['ModelPackageVersion']} "
                 f"({newest['ModelApprovalStatus']})"
+            )
+        with self.stage("drift", "drifted features; the monitoring run; alarms") as note:
+            self._send_traffic(generate_churn(DRIFTED_ROWS, seed=13, drift=True), features)
+            report = self._monitor("drift")
+            drift = report.get("drift", {})
+            drifted = [n for n, f in drift.get("features", {}).items() if f.get("drifted")]
+            alarmed = self._alarmed()
+            if not any("-drift-" in name for name in alarmed):
+                raise DemoFailed(f"drift: no drift alarm went to ALARM (changes: {alarmed})")
+            note.append(
+                f"{report.get('status')}: drift_score {drift.get('drift_score', 0):.2f} "
+                f"over {drift.get('n_current', 0)} captured rows, drifted "
+                f"{', '.join(drifted) or 'none'}; ALARM: {', '.join(sorted(alarmed))}"
             )
         self.result.lineage_text = render(
             lineage(
@@ -259,6 +313,18 @@ class Demo:
         if not reports:
             raise DemoFailed("drift: the monitoring run wrote no HTML report")
         return f"s3://{self.rt.artifacts_bucket}/{reports[-1]}"
+
+
+def _ground_truth(inference_id: str, labels: list[str]) -> str:
+    """One record in SageMaker's ground-truth format, a label per row of the request
+    (https://docs.aws.amazon.com/sagemaker/latest/dg/model-monitor-model-quality-merge.html)."""
+    return json.dumps(
+        {
+            "groundTruthData": {"data": "\n".join(labels), "encoding": "CSV"},
+            "eventMetadata": {"eventId": inference_id},
+            "eventVersion": "0",
+        }
+    )
 
 
 def _what_happened(entry: Any) -> str:

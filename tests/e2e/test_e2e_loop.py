@@ -1,5 +1,7 @@
 """The whole loop in the local runtime, as `mlops demo` runs it, then what follows from it:
-a rollback when the canary breaches an alarm, and a retrain skipped by the cooldown."""
+a rollback when the canary breaches an alarm, and a retrain skipped by the cooldown. The loop's
+retrain comes from ground truth: labelled traffic, then labels that shift while the features
+do not, the model-quality alarm, drift_retrain."""
 
 from __future__ import annotations
 
@@ -40,12 +42,68 @@ def test_every_stage_of_the_loop_is_reached(looped):
         "approve",
         "serve",
         "bad file",
-        "drift",
+        "concept",
         "alarm",
         "retrain",
+        "drift",
     ]
     assert any("quarantined: header_mismatch" in line for line in lines)
     assert any("registered version 2" in line for line in lines)
+
+
+def _reports(runtime) -> list[dict]:
+    s3 = runtime.cloud.client("s3")
+    keys = sorted(
+        o["Key"]
+        for o in s3.list_objects_v2(
+            Bucket=runtime.artifacts_bucket, Prefix=f"monitoring/{runtime.endpoint_name}/"
+        )["Contents"]
+        if o["Key"].endswith(".json")
+    )
+    return [
+        json.loads(s3.get_object(Bucket=runtime.artifacts_bucket, Key=k)["Body"].read())
+        for k in keys
+    ]
+
+
+def test_capture_records_the_callers_inference_id_and_an_event_id(looped):
+    runtime, _, _ = looped
+    s3 = runtime.cloud.client("s3")
+    listing = s3.list_objects_v2(
+        Bucket=runtime.data_bucket, Prefix=f"capture/{runtime.endpoint_name}/"
+    )["Contents"]
+    events = [
+        json.loads(line)["eventMetadata"]
+        for o in listing
+        for line in s3.get_object(Bucket=runtime.data_bucket, Key=o["Key"])["Body"]
+        .read()
+        .decode()
+        .splitlines()
+    ]
+    labelled = [e for e in events if e.get("inferenceId", "").startswith("served-")]
+    assert labelled and all(e["eventId"] for e in labelled)
+    assert any("inferenceId" not in e for e in events)  # the drifted traffic passed none
+
+
+def test_concept_drift_is_measured_on_every_label_and_alarms_model_quality(looped):
+    runtime, _, _ = looped
+    concept = next(r for r in _reports(runtime) if (r.get("model_quality") or {}).get("value"))
+    quality = concept["model_quality"]
+    # 200 rows labelled as they churn, then 600 whose labels flipped: all merged by inferenceId
+    assert quality["n_labelled_rows"] == 800 and quality["n_unmatched_records"] == 0
+    assert quality["n_duplicate_records"] == 0 and quality["n_wrong_count_records"] == 0
+    assert quality["metric"] == "roc_auc" and quality["value"] < 0.7
+    assert concept["prediction_drift"]["n_reference"] > 0
+    assert concept["data_quality"]["n_rows"] == concept["drift"]["n_current"]
+    alarm = f"{runtime.function_name('drift_retrain').removesuffix('-drift-retrain')}"
+    alarm += "-model-quality"
+    changes = [
+        e
+        for e in runtime.bus.timeline
+        if e.target == runtime.function_name("drift_retrain")
+        and runtime.bus.delivered.get(e.event_id, {}).get("detail", {}).get("alarmName") == alarm
+    ]
+    assert any(isinstance(e.result, dict) and e.result["status"] == "started" for e in changes)
 
 
 def test_lineage_names_the_upload_that_trained_the_serving_model(looped):
