@@ -334,9 +334,11 @@ def _model_quality(
     start = end - timedelta(hours=args.lookback_hours)
     if live.get("deployed_at"):
         start = max(start, parse_time(live["deployed_at"]))
-    labels = read_labels(
-        client, args.ground_truth_uri, start, max(end, datetime.now(UTC)) + timedelta(hours=1)
-    )
+    # Labels come after their predictions: read the folders up to now, or, for a window long
+    # past, up to the look-back after its end (labels later than that are no longer awaited).
+    lookback = timedelta(hours=args.lookback_hours)
+    until = max(end, min(datetime.now(UTC), end + lookback)) + timedelta(hours=1)
+    labels = read_labels(client, args.ground_truth_uri, start, until)
     events, unreadable = (
         captured_events(client, args.capture_uri, start, end) if labels.records else ([], 0)
     )

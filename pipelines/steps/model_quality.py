@@ -126,6 +126,12 @@ def model_quality_section(
         "status": "ok" if enough else STATUS_INSUFFICIENT,
         "windows": _windows(merged.frame, labelled, end, window_minutes),
     }
+    if len(labelled):  # each window's own value, where it has enough labels of its own
+        ends = window_ends(labelled["inference_time"], end, window_minutes)
+        for window in section["windows"]:
+            rows = labelled[ends.to_numpy() == pd.Timestamp(window["window_end"])]
+            own = quality_metrics(rows, problem_type, classes, positive).get(metric)
+            window["value"] = own if len(rows) >= min_labelled_rows else None
     if not enough:
         section["message"] = (
             f"{len(labelled)} labelled rows, fewer than the {min_labelled_rows} required: "

@@ -196,6 +196,7 @@ def test_a_late_label_counts_in_the_window_of_its_prediction():
     assert windows["2026-01-01T10:00:00Z"]["n_labelled_rows"] == 1
     assert windows["2026-01-01T10:00:00Z"]["n_late_labels"] == 1
     assert windows["2026-01-01T12:00:00Z"]["n_late_labels"] == 0
+    assert windows["2026-01-01T10:00:00Z"]["value"] == 1.0  # its own accuracy, 1 label of 1
     assert section["value"] == 1.0 and section["n_labelled_rows"] == 2
 
 
