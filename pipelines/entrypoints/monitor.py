@@ -130,7 +130,7 @@ def capture_chunks(
             keep_raw=quality is not None,
         )
         if quality is not None and rows.raw is not None:
-            quality.update(rows.raw)
+            quality.update(rows.raw, rows.frame)
         if events is not None:
             events.extend(parse_captured_events(lines, start=start, end=end).events)
         stats["files"] += 1

@@ -48,7 +48,7 @@ class CaptureRows:
     n_events: int = 0  # events in the window
     n_skipped: int = 0  # lines that could not be read
     errors: list[str] = field(default_factory=list)
-    raw: pd.DataFrame | None = None  # the feature values as sent, untyped (keep_raw)
+    raw: pd.DataFrame | None = None  # the feature values as sent, untyped, row for row (keep_raw)
 
 
 @dataclass

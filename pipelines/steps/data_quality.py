@@ -53,20 +53,28 @@ class DataQualityCounts:
         counts = {f.name: dict.fromkeys(checks_of(f), 0) for f in schema.features}
         return cls(schema=schema, known=known, counts=counts)
 
-    def update(self, raw: pd.DataFrame) -> None:
+    def update(self, raw: pd.DataFrame, typed: pd.DataFrame | None = None) -> None:
+        """raw: the values as sent; typed (optional): the same rows as the model read them
+        (capture's frame), which saves parsing the numbers a second time."""
         self.n_rows += len(raw)
         for f in self.schema.features:
             col = raw[f.name] if f.name in raw else pd.Series([None] * len(raw), dtype=object)
-            text = col.map(_text)
+            text = _texts(col)
             missing = text.isna()
             c = self.counts[f.name]
             c[MISSING] += int(missing.sum())
             if f.type == "numeric":
-                values = pd.to_numeric(text, errors="coerce")
+                values = (
+                    typed[f.name].reset_index(drop=True)
+                    if typed is not None and f.name in typed
+                    else pd.to_numeric(text, errors="coerce")
+                )
+                values.index = text.index
                 c[WRONG_TYPE] += int((~missing & values.isna()).sum())
                 if OUT_OF_BOUNDS in c:
-                    low = values < f.min if f.min is not None else False
-                    high = values > f.max if f.max is not None else False
+                    x = values.astype(float).to_numpy()  # NaN compares False both ways
+                    low = x < f.min if f.min is not None else np.zeros(len(x), bool)
+                    high = x > f.max if f.max is not None else np.zeros(len(x), bool)
                     c[OUT_OF_BOUNDS] += int((low | high).sum())
             elif f.name in self.known:
                 c[UNSEEN] += int((~missing & ~text.isin(self.known[f.name])).sum())
@@ -131,6 +139,14 @@ def data_quality_values(section: dict[str, Any]) -> dict[str, float]:
         for check, figures in checks.items():
             values[f"{DATA_QUALITY_PREFIX}{check}_{name}"] = float(figures["share"])
     return values
+
+
+def _texts(col: pd.Series) -> pd.Series:
+    """_text of every value; text columns (all of CSV capture) in one vectorized pass."""
+    if pd.api.types.infer_dtype(col, skipna=True) in ("string", "empty"):
+        stripped = col.astype("string").str.strip()
+        return stripped.mask(stripped == "")
+    return col.map(_text)
 
 
 def _text(value: Any) -> Any:

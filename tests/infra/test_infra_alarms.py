@@ -39,6 +39,37 @@ def test_one_drift_alarm_per_feature_and_one_on_the_score(dev):
     assert score["Threshold"] == dev.config.drift.score_threshold
 
 
+def test_the_model_quality_alarm_fires_on_the_worse_side_of_the_configs_threshold(dev, prod):
+    for stage in (dev, prod):
+        prefix = stage.config.prefix
+        alarm = _alarms(stage)[f"{prefix}-model-quality"]
+        # roc_auc: higher is better, so the alarm is on the period's lowest value below it
+        assert (alarm["MetricName"], alarm["Statistic"], alarm["ComparisonOperator"]) == (
+            "model_quality_roc_auc",
+            "Minimum",
+            "LessThanThreshold",
+        )
+        assert alarm["Threshold"] == stage.config.metric.threshold
+        assert alarm["Namespace"] == f"{prefix}/Drift"
+        assert alarm["Dimensions"] == [{"Name": "EndpointName", "Value": f"{prefix}-endpoint"}]
+        periods = stage.config.model_quality.evaluation_periods
+        assert (alarm["EvaluationPeriods"], alarm["DatapointsToAlarm"]) == (periods, periods)
+        # too few labelled rows publish nothing: missing data, never a breach
+        assert alarm["TreatMissingData"] == "notBreaching"
+
+
+def test_the_data_quality_alarm_exists_only_when_the_config_asks(dev, prod):
+    assert f"{dev.config.prefix}-data-quality" not in _alarms(dev)
+    alarm = _alarms(prod)[f"{prod.config.prefix}-data-quality"]
+    assert (alarm["MetricName"], alarm["Threshold"]) == (
+        "data_quality_score",
+        prod.config.data_quality.alarm_threshold,
+    )
+    assert alarm["ComparisonOperator"] == "GreaterThanOrEqualToThreshold"
+    assert alarm["TreatMissingData"] == "notBreaching"
+    assert f"{prod.config.prefix}-data-quality" not in prod.config.drift_alarm_names
+
+
 def test_rollback_alarms_watch_the_endpoint_variant(dev):
     alarms = _alarms(dev)
     prefix = dev.config.prefix

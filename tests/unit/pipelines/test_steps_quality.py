@@ -198,6 +198,11 @@ def test_data_quality_shares_against_the_training_data():
     counts = DataQualityCounts.start(schema, profile)
     counts.update(live[:3])
     counts.update(live[3:])  # streaming: chunk by chunk
+    # with capture's typed frame beside the raw one, the same counts
+    typed = live.assign(age=pd.to_numeric(live["age"], errors="coerce"))
+    again = DataQualityCounts.start(schema, profile)
+    again.update(live, typed)
+    assert again.counts == counts.counts
     section = data_quality_section(counts, profile, min_rows=8)
     age, city, free = (section["features"][n] for n in ("age", "city", "free"))
     assert age["missing"]["share"] == 2 / 8 and age["missing"]["baseline_share"] == 0.25
