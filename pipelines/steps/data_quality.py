@@ -17,11 +17,11 @@ import numpy as np
 import pandas as pd
 
 from pipelines.drift import ReferenceProfile
+from pipelines.metric_names import DATA_QUALITY_SCORE_METRIC, data_quality_metric
 from pipelines.schema import DatasetSchema, Feature
 
 MISSING, WRONG_TYPE, OUT_OF_BOUNDS, UNSEEN = "missing", "wrong_type", "out_of_bounds", "unseen"
-DATA_QUALITY_SCORE = "data_quality_score"
-DATA_QUALITY_PREFIX = "data_quality_"
+DATA_QUALITY_SCORE = DATA_QUALITY_SCORE_METRIC
 
 
 def checks_of(feature: Feature) -> tuple[str, ...]:
@@ -137,7 +137,7 @@ def data_quality_values(section: dict[str, Any]) -> dict[str, float]:
     values = {DATA_QUALITY_SCORE: float(section["score"])}
     for name, checks in section["features"].items():
         for check, figures in checks.items():
-            values[f"{DATA_QUALITY_PREFIX}{check}_{name}"] = float(figures["share"])
+            values[data_quality_metric(check, name)] = float(figures["share"])
     return values
 
 

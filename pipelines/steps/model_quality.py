@@ -16,11 +16,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from pipelines.metric_names import model_quality_metric
 from pipelines.steps import evaluate
 from pipelines.steps.ground_truth import ACTUAL, MergedLabels
 from pipelines.steps.predictions import PREDICTED_LABEL, PREDICTION, PROBABILITIES, SCORE
 
-MODEL_QUALITY_PREFIX = "model_quality_"
 TIME_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
 STATUS_INSUFFICIENT = "insufficient_data"
 
@@ -135,7 +135,7 @@ def model_quality_section(
     if not enough:
         section["message"] = (
             f"{len(labelled)} labelled rows, fewer than the {min_labelled_rows} required: "
-            f"no {MODEL_QUALITY_PREFIX}{metric} published"
+            f"no {model_quality_metric(metric)} published"
             if len(labelled) < min_labelled_rows
             else f"{metric} is undefined on the labelled rows"
         )

@@ -13,10 +13,14 @@ import pandas as pd
 
 from pipelines.drift import DriftReport, ReferenceProfile, check_drift
 from pipelines.drift.check import DEFAULT_CONFIDENCE, DEFAULT_MIN_ROWS
-from pipelines.metric_names import DRIFT_SCORE_METRIC, feature_drift_metric, feature_drift_metrics
+from pipelines.metric_names import (
+    DRIFT_SCORE_METRIC,
+    feature_drift_metric,
+    feature_drift_metrics,
+    model_quality_metric,
+)
 from pipelines.steps.capture import parse_time
 from pipelines.steps.data_quality import data_quality_values
-from pipelines.steps.model_quality import MODEL_QUALITY_PREFIX
 
 STATUS_NO_LIVE_MODEL = "no_live_model"
 STATUS_NO_DATA = "no_data"
@@ -141,7 +145,7 @@ def quality_values(report: Mapping[str, Any]) -> dict[str, float]:
     quality = report.get("model_quality") or {}
     if quality.get("value") is not None:
         values.update(
-            {MODEL_QUALITY_PREFIX + name: float(v) for name, v in quality["metrics"].items()}
+            {model_quality_metric(name): float(v) for name, v in quality["metrics"].items()}
         )
     values.update((report.get("prediction_drift") or {}).get("values", {}))
     data = report.get("data_quality")

@@ -272,3 +272,23 @@ def test_the_report_page_shows_model_quality_prediction_drift_and_data_quality()
     assert "predicted_label <span class='bad'>drift</span>" in page
     # every age is out of bounds: the row is flagged, with its share
     assert "<tr class=flag><td>age</td><td>out of bounds</td><td>120</td><td>100.0%</td>" in page
+
+
+def test_data_quality_metrics_name_a_feature_by_its_token():
+    from pipelines.metric_names import feature_token
+    from pipelines.schema import DatasetSchema
+
+    schema = DatasetSchema.model_validate(
+        {
+            "target": "y",
+            "problem_type": "regression",
+            "features": [{"name": "mean radius", "type": "numeric"}],
+        }
+    )
+    counts = DataQualityCounts.start(schema, None)
+    counts.update(pd.DataFrame({"mean radius": ["1.5", None]}))
+    values = data_quality_values(data_quality_section(counts, None, min_rows=2))
+    token = feature_token("mean radius")
+    assert token != "mean radius"
+    assert values[f"data_quality_missing_{token}"] == 0.5
+    assert all(name.isascii() and " " not in name for name in values)
