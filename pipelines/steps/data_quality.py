@@ -9,7 +9,6 @@ published only from `min_rows` rows, so one odd request cannot raise the alarm.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -158,9 +157,3 @@ def _text(value: Any) -> Any:
         return str(int(value))
     text = str(value).strip()
     return text or None
-
-
-def feed(counts: DataQualityCounts, chunks: Iterable[pd.DataFrame]) -> DataQualityCounts:
-    for chunk in chunks:
-        counts.update(chunk)
-    return counts
