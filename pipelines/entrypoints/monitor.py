@@ -50,17 +50,19 @@ from pipelines.entrypoints.common import (
     unpack_schema,
     write_json,
 )
+from pipelines.entrypoints.monitor_quality import (
+    hour_objects,
+    model_quality,
+    prediction_drift,
+    read_json,
+)
 from pipelines.schema import DatasetSchema
 from pipelines.steps.capture import (
     CapturedEvent,
-    hour_prefixes,
     parse_capture_lines,
     parse_captured_events,
-    parse_time,
 )
 from pipelines.steps.data_quality import DataQualityCounts, data_quality_section
-from pipelines.steps.ground_truth import LabelRecords, merge_labels, parse_label_lines
-from pipelines.steps.model_quality import model_quality_section
 from pipelines.steps.monitor import (
     KEY_TIME_FORMAT,
     base_report,
@@ -71,40 +73,11 @@ from pipelines.steps.monitor import (
     quality_values,
     window_bounds,
 )
-from pipelines.steps.prediction_drift import (
-    check_prediction_drift,
-    prediction_drift_section,
-    prediction_drift_values,
-)
-from pipelines.steps.predictions import output_kinds, prediction_rows
 from pipelines.steps.report_history import DEFAULT_WINDOWS, history_pages
 from pipelines.steps.report_html import render_html
 
 REPORT_NAME = "drift_report"
 _METRICS_PER_CALL = 20
-
-
-def _objects(client: Any, uri: str, start: datetime, end: datetime, *, variants: bool):
-    """(key, LastModified, lines) of the objects under uri's hour folders of [start, end);
-    with variants, under each `<variant>/` folder first (capture's layout)."""
-    bucket, prefix = split_s3_uri(uri)
-    prefix = prefix.rstrip("/") + "/"
-    paginator = client.get_paginator("list_objects_v2")
-    roots = (
-        [
-            p["Prefix"]
-            for page in paginator.paginate(Bucket=bucket, Prefix=prefix, Delimiter="/")
-            for p in page.get("CommonPrefixes", [])
-        ]
-        if variants
-        else [prefix]
-    )
-    for root in roots:
-        for hour in hour_prefixes(start, end):
-            for page in paginator.paginate(Bucket=bucket, Prefix=root + hour):
-                for obj in page.get("Contents", []):
-                    body = client.get_object(Bucket=bucket, Key=obj["Key"])["Body"].read()
-                    yield obj["Key"], obj["LastModified"], body.decode("utf-8").splitlines()
 
 
 def capture_chunks(
@@ -120,7 +93,7 @@ def capture_chunks(
     """One frame per capture file of the window, across all variants of the endpoint; the
     untyped rows go to `quality`, the events (ids and outputs) to `events`."""
     features = [f.name for f in schema.features]
-    for _key, _modified, lines in _objects(client, capture_uri, start, end, variants=True):
+    for _key, _modified, lines in hour_objects(client, capture_uri, start, end, variants=True):
         rows = parse_capture_lines(
             lines,
             features,
@@ -139,27 +112,6 @@ def capture_chunks(
         stats["errors"].extend(rows.errors[: max(0, 5 - len(stats["errors"]))])
         if len(rows.frame):
             yield rows.frame
-
-
-def captured_events(
-    client: Any, capture_uri: str, start: datetime, end: datetime
-) -> tuple[list[CapturedEvent], int]:
-    """The events of [start, end) (ids, time, output only) and the lines that were unreadable."""
-    events: list[CapturedEvent] = []
-    skipped = 0
-    for _key, _modified, lines in _objects(client, capture_uri, start, end, variants=True):
-        parsed = parse_captured_events(lines, start=start, end=end)
-        events.extend(parsed.events)
-        skipped += parsed.n_skipped
-    return events, skipped
-
-
-def read_labels(client: Any, ground_truth_uri: str, start: datetime, end: datetime) -> LabelRecords:
-    """Every ground-truth record uploaded in the hour folders of [start, end)."""
-    out = LabelRecords()
-    for key, modified, lines in _objects(client, ground_truth_uri, start, end, variants=False):
-        out.extend(parse_label_lines(lines, source=key, uploaded=modified))
-    return out
 
 
 def publish(data: list[dict[str, Any]], namespace: str) -> None:
@@ -276,12 +228,23 @@ def main(argv: list[str] | None = None) -> None:
     report["data_quality"] = data_quality_section(
         quality, profile, min_rows=args.data_quality_min_rows
     )
-    evaluation = _read_json(live.get("evaluation_uri") or "", client)
-    report["prediction_drift"] = _prediction_drift(
+    evaluation = read_json(live.get("evaluation_uri") or "", client)
+    report["prediction_drift"] = prediction_drift(
         evaluation, window_events, schema.problem_type, args.default_threshold
     )
     if args.ground_truth_uri and args.metric:
-        report["model_quality"] = _model_quality(args, client, schema, live, end)
+        report["model_quality"] = model_quality(
+            client,
+            ground_truth_uri=args.ground_truth_uri,
+            capture_uri=args.capture_uri,
+            schema=schema,
+            live=live,
+            end=end,
+            metric=args.metric,
+            lookback_hours=args.lookback_hours,
+            min_labelled_rows=args.min_labelled_rows,
+            window_minutes=args.window_minutes,
+        )
     folder = write_report(report, args.output, end, earlier, windows)
     now = datetime.now(UTC)
     data = metric_data(result, args.endpoint_name, report["model_version"], now)
@@ -290,78 +253,13 @@ def main(argv: list[str] | None = None) -> None:
     )
     if data:
         publish(data, args.namespace)
-    model_quality = report.get("model_quality") or {}
+    quality_section = report.get("model_quality") or {}
     log(
         f"{report['status']}: drift_score={result.drift_score:.3f} over {result.n_current} rows "
-        f"({stats['files']} files); model quality {model_quality.get('status', 'off')} "
-        f"({model_quality.get('n_labelled_rows', 0)} labelled rows); {len(data)} metric values; "
+        f"({stats['files']} files); model quality {quality_section.get('status', 'off')} "
+        f"({quality_section.get('n_labelled_rows', 0)} labelled rows); {len(data)} metric values; "
         f"report in {folder}"
     )
-
-
-def _read_json(uri: str, client: Any) -> dict[str, Any] | None:
-    text = read_s3_text(uri, client) if uri else None
-    return json.loads(text) if text else None
-
-
-def _prediction_drift(
-    evaluation: dict[str, Any] | None,
-    events: list[CapturedEvent],
-    problem_type: str,
-    default_threshold: float,
-) -> dict[str, Any]:
-    baseline = (evaluation or {}).get("prediction_baseline")
-    if not baseline:
-        return {"status": "no_baseline", "message": "the live model's evaluation has none"}
-    rows = prediction_rows(events, problem_type)
-    result = check_prediction_drift(
-        baseline, rows.frame[list(output_kinds(problem_type))], default_threshold=default_threshold
-    )
-    section = prediction_drift_section(result)
-    section.update(values=prediction_drift_values(result), n_unreadable_outputs=rows.n_skipped)
-    return section
-
-
-def _model_quality(
-    args: argparse.Namespace,
-    client: Any,
-    schema: DatasetSchema,
-    live: dict[str, Any],
-    end: datetime,
-) -> dict[str, Any]:
-    """The look-back's predictions (since the live model was deployed) merged with every label
-    uploaded for them so far: the label folders run from the look-back's start to now."""
-    start = end - timedelta(hours=args.lookback_hours)
-    if live.get("deployed_at"):
-        start = max(start, parse_time(live["deployed_at"]))
-    # Labels come after their predictions: read the folders up to now, or, for a window long
-    # past, up to the look-back after its end (labels later than that are no longer awaited).
-    lookback = timedelta(hours=args.lookback_hours)
-    until = max(end, min(datetime.now(UTC), end + lookback)) + timedelta(hours=1)
-    labels = read_labels(client, args.ground_truth_uri, start, until)
-    events, unreadable = (
-        captured_events(client, args.capture_uri, start, end) if labels.records else ([], 0)
-    )
-    rows = prediction_rows(events, schema.problem_type)
-    merged = merge_labels(rows.frame, labels.records)
-    classes = list(schema.classes) if schema.classes else None
-    section = model_quality_section(
-        merged,
-        problem_type=schema.problem_type,
-        metric=args.metric,
-        classes=classes,
-        positive=classes[-1] if classes else None,  # as Train's metadata names it
-        min_labelled_rows=args.min_labelled_rows,
-        window_minutes=args.window_minutes,
-        start=start,
-        end=end,
-    )
-    section["ground_truth"] = {
-        "unreadable_lines": labels.n_skipped,
-        "errors": labels.errors,
-        "unreadable_capture_lines": unreadable + rows.n_skipped,
-    }
-    return section
 
 
 if __name__ == "__main__":
