@@ -46,9 +46,12 @@ def check_prediction_drift(
 
 def prediction_drift_section(result: DriftReport) -> dict[str, Any]:
     out = result.to_dict()
-    out["status"] = (
-        "no_data" if result.n_current == 0 else ("drift" if result.drifted_features else "ok")
-    )
+    if result.n_current == 0:
+        out["status"] = "no_data"
+    elif not result.sufficient:
+        out["status"] = "insufficient_data"  # too few answers to decide, as for the features
+    else:
+        out["status"] = "drift" if result.drifted_features else "ok"
     return out
 
 
