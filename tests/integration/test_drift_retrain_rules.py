@@ -75,9 +75,11 @@ def test_no_accepted_data_starts_no_retrain(aws, context, logs):
 
 
 def test_model_quality_alarm_starts_a_retrain_through_the_same_guards(aws, context):
+    aws.arrive("incoming/a.csv", GOOD_CSV, "arrival")
     result = handler("drift_retrain")(load_event("alarm_model_quality_alarm.json"), context)
     assert result["status"] == "started"
-    assert len(aws.executions()) == 1
+    (run,) = [e for e in aws.executions() if e["PipelineExecutionArn"] == result["execution_arn"]]
+    assert run["PipelineExecutionDescription"] == "drift:alarm retrain (mlops-dev-model-quality)"
     # a drift alarm right after is held by the same cooldown
     again = handler("drift_retrain")(load_event("alarm_drift_score_alarm.json"), context)
     assert again == {"status": "skipped", "reason": "cooldown"}
