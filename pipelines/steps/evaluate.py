@@ -15,21 +15,17 @@ import numpy as np
 import pandas as pd
 from sklearn import metrics as skm
 
+from pipelines.metrics import greater_is_better, metrics_for
 from pipelines.schema import DatasetSchema
 from pipelines.steps import inference
 from pipelines.steps.condition import compare_with_live, decide_condition
 
-CLASSIFICATION_METRICS = ("roc_auc", "accuracy", "f1", "precision", "recall", "log_loss")
-REGRESSION_METRICS = ("rmse", "mae", "mse", "r2")
-LOWER_IS_BETTER = frozenset({"log_loss", "rmse", "mae", "mse"})
+CLASSIFICATION_METRICS = metrics_for("classification")
+REGRESSION_METRICS = metrics_for("regression")
 # JsonGet paths the training pipeline's Condition reads.
 OBJECTIVE_VALUE_PATH = "objective.value"
 OBJECTIVE_REGRESSION_PATH = "objective.regression_vs_live"
 _BOOTSTRAP_ROUNDS = 20
-
-
-def greater_is_better(metric: str) -> bool:
-    return metric not in LOWER_IS_BETTER
 
 
 def check_metric(metric: str, schema: DatasetSchema) -> None:
