@@ -12,9 +12,8 @@ from aws_cdk import aws_sagemaker as sagemaker
 from constructs import Construct
 
 from infra.constructs import access
-from infra.constructs.data_storage import CAPTURE_PREFIX, INCOMING_PREFIX
 from infra.constructs.nag import acknowledge, resources
-from infra.names import PhysicalNames
+from infra.names import CAPTURE_PREFIX, INCOMING_PREFIX, PhysicalNames
 
 
 class SageMakerExecutionRole(Construct):
