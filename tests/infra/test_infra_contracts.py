@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from emulator.intrinsics import Resolver
 from infra.contracts import FUNCTION_MODELS, settings_in_account
 from infra.names import FUNCTIONS
 
@@ -68,9 +69,21 @@ def test_stack_sets_exactly_the_variables_the_handler_reads(request, stage_name,
     assert not produced & set(model.variables(tunable=True))
 
 
+def _resolver(stage) -> Resolver:
+    """CloudFormation's values in the test account. A topic's Ref is its ARN (AWS::SNS::Topic,
+    "Return values", https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/
+    aws-resource-sns-topic.html); the template resolver alone would give its name."""
+    resolver = Resolver(stage.raw, account=ACCOUNT, region=REGION)
+    for logical_id in stage.resources("AWS::SNS::Topic"):
+        resolver.physical_ids[logical_id] = resolver.resolve(
+            {"Fn::GetAtt": [logical_id, "TopicArn"]}
+        )
+    return resolver
+
+
 @pytest.mark.parametrize("name", FUNCTIONS)
 def test_deployed_environment_reads_back_as_the_settings_the_fixtures_use(dev, name):
-    deployed = dev.resolved(_environment(dev, name))
+    deployed = _resolver(dev).resolve(_environment(dev, name))
     expected = settings_in_account(dev.config, account=ACCOUNT, region=REGION)[name].to_env()
     # The key's id is CloudFormation's to pick; everything else is the config's or a name.
     for env in (deployed, expected):
