@@ -22,11 +22,14 @@ from pydantic import (
 
 from functions.deploy import traffic
 from infra import quotas
+from infra.assets import REPO_ROOT
 from infra.config_checks import aws_problems, raw_aws_problems
 from infra.names import PhysicalNames
 from infra.schedules import schedule_problem
 from pipelines.metrics import METRICS, SHARE_METRICS
+from pipelines.model_spec import ModelSpec
 from pipelines.schema import DatasetSchema, dataset_problems
+from pipelines.steps.condition import Gate
 
 
 class ConfigError(ValueError):
@@ -49,6 +52,10 @@ class MetricConfig(_Strict):
     threshold: float
     # A new model may be worse than the live one by at most this much (absolute metric units).
     tolerance: float = Field(default=0.01, ge=0.0)
+    # The threshold is checked against the metric (point) or the unfavourable bound of its
+    # bootstrap confidence interval at this level (lower_bound): pipelines/steps/condition.py.
+    gate: Gate = "point"
+    confidence: float = Field(default=0.95, gt=0.5, lt=1.0)
 
     @model_validator(mode="after")
     def _in_the_metric_range(self) -> MetricConfig:
@@ -243,6 +250,8 @@ class StackConfig(_Strict):
     stage: Literal["dev", "prod"]
     dataset: DatasetSchema
     metric: MetricConfig
+    # A built-in algorithm and its hyperparameters, or the user's entry point (model_spec.py).
+    model: ModelSpec = ModelSpec()
     approval_mode: Literal["manual", "automatic"] = "manual"
     data: DataConfig = DataConfig()
     drift: DriftConfig = DriftConfig()
@@ -347,9 +356,12 @@ def _is_plain(value: object) -> bool:
     return isinstance(value, str | int | float | bool) or value is None
 
 
-def parse_config(raw: dict, *, source: str = "config") -> StackConfig:
+def parse_config(
+    raw: dict, *, source: str = "config", project_root: Path = REPO_ROOT
+) -> StackConfig:
+    """`project_root`: where model.entry_point is looked up (the repository, beside cdk.json)."""
     try:
-        return StackConfig.model_validate(raw)
+        return StackConfig.model_validate(raw, context={"project_root": project_root})
     except ValidationError as error:
         lines = _describe(error)
         # The cross-field checks run only once every key validates; run the name and limit

@@ -51,6 +51,9 @@ def training_pipeline_settings(config: StackConfig) -> TrainingPipelineSettings:
         # The one type the deploy function creates endpoints on.
         inference_instance_types=(compute.inference_instance_type,),
         default_threshold=config.drift.default_threshold,
+        model=config.model,
+        metric_gate=config.metric.gate,
+        metric_confidence=config.metric.confidence,
     )
 
 

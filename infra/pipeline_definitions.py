@@ -13,7 +13,7 @@ from aws_cdk import CfnMapping, Stack
 from aws_cdk import aws_s3_assets as s3_assets
 from constructs import Construct
 
-from infra.assets import BUILD_DIR
+from infra.assets import BUILD_DIR, REPO_ROOT
 from infra.config import StackConfig
 from infra.contracts import monitoring_pipeline_settings, training_pipeline_settings
 
@@ -71,7 +71,11 @@ def build_pipeline_artifacts(config: StackConfig, build_dir: Path = BUILD_DIR) -
     monitoring_definition = monitoring.build_monitoring_definition(
         monitoring_pipeline_settings(config)
     )
-    bundle_path = bundle.build_code_bundle(build_dir / "pipeline-code")
+    entry_point = config.model.entry_point
+    bundle_path = bundle.build_code_bundle(
+        build_dir / "pipeline-code",
+        model_folder=(REPO_ROOT / entry_point).parent if entry_point else None,
+    )
     return PipelineArtifacts(
         training_definition=training_definition,
         monitoring_definition=monitoring_definition,

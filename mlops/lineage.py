@@ -115,6 +115,14 @@ def lineage(
     metric = {}
     if meta.get("MetricName"):
         metric = {"name": meta["MetricName"], "value": meta.get("MetricValue")}
+        # How far to trust it: the test rows and the bootstrap interval (older packages lack them).
+        extra = {
+            "sample_size": meta.get("MetricSampleSize"),
+            "lower": meta.get("MetricLowerBound"),
+            "upper": meta.get("MetricUpperBound"),
+            "confidence": meta.get("MetricConfidence"),
+        }
+        metric |= {k: v for k, v in extra.items() if v is not None}
     return Lineage(
         endpoint_name=endpoint_name,
         at=at.isoformat(),
@@ -144,7 +152,15 @@ def render(answer: Lineage) -> str:
         f"  code     {answer.code_version}",
     ]
     if answer.metric:
-        lines.append(f"  metric   {answer.metric['name']} = {answer.metric['value']}")
+        line = f"  metric   {answer.metric['name']} = {answer.metric['value']}"
+        if "sample_size" in answer.metric:
+            line += f" on {answer.metric['sample_size']} test rows"
+        if "lower" in answer.metric:
+            level = float(answer.metric.get("confidence", "0.95"))
+            line += (
+                f", {level:.0%} interval {answer.metric['lower']} to {answer.metric.get('upper')}"
+            )
+        lines.append(line)
     lines.append(f"  data     {answer.input_data_uri} (manifest {answer.data_manifest_uri})")
     lines += [
         f"           s3://{o.bucket}/{o.key} version {o.version_id}" for o in answer.data_objects

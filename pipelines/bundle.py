@@ -3,7 +3,9 @@
 The definitions point at it as `${CodeBundleUri}` (the CDK stack uploads it as an asset):
 processing steps unpack it and run `python3 -m pipelines.entrypoints.<step>`; the training job
 gets it as `sagemaker_submit_directory`. Its root `requirements.txt` is what the scikit-learn
-training container pip-installs before running the script (the image has no pydantic).
+training container pip-installs before running the script (the image has no pydantic). A user's
+own model (`model.entry_point`) is vendored beside it as the `user_model` package: the entry
+point's folder, its Python files only (pipelines/model_spec.py).
 
 Same sources, same bytes: entries sorted, owner, mode and mtime fixed, gzip header without a
 timestamp, so the asset hash and `code_version` change only when the code does.
@@ -16,6 +18,8 @@ import hashlib
 import io
 import tarfile
 from pathlib import Path
+
+from pipelines.model_spec import VENDOR_PACKAGE, vendored_files
 
 PACKAGE_ROOT = Path(__file__).resolve().parent
 BUNDLE_NAME = "pipelines-code.tar.gz"
@@ -33,12 +37,26 @@ def bundle_files(package_root: Path = PACKAGE_ROOT) -> list[tuple[str, Path]]:
     return sorted(files)
 
 
-def build_code_bundle(out_dir: Path, package_root: Path = PACKAGE_ROOT) -> Path:
+def user_model_files(model_folder: Path) -> list[tuple[str, Path]]:
+    """(archive name, source) of a user's model folder as the `user_model` package."""
+    return [(f"{VENDOR_PACKAGE}/{rel}", path) for rel, path in vendored_files(model_folder)]
+
+
+def build_code_bundle(
+    out_dir: Path, package_root: Path = PACKAGE_ROOT, model_folder: Path | None = None
+) -> Path:
+    """The bundle; `model_folder` is the folder of the config's model.entry_point, if any."""
     out_dir.mkdir(parents=True, exist_ok=True)
     raw = io.BytesIO()
     with tarfile.open(fileobj=raw, mode="w", format=tarfile.PAX_FORMAT) as tar:
         entries = [(name, path.read_bytes()) for name, path in bundle_files(package_root)]
         entries.append(("requirements.txt", REQUIREMENTS.encode()))
+        if model_folder is not None:
+            vendored = [(name, path.read_bytes()) for name, path in user_model_files(model_folder)]
+            init = f"{VENDOR_PACKAGE}/__init__.py"
+            if init not in {name for name, _ in vendored}:
+                vendored.append((init, b""))  # a package, so the module's relative imports work
+            entries += vendored
         for name, data in sorted(entries):
             info = tarfile.TarInfo(name)
             info.size, info.mtime, info.mode = len(data), _FIXED_MTIME, 0o644

@@ -13,9 +13,10 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from pipelines.metrics import greater_is_better
+from pipelines.model_spec import ModelSpec
 from pipelines.schema import DatasetSchema
+from pipelines.steps.condition import Gate
 from pipelines.steps.evaluate import check_metric
-from pipelines.steps.train import ALGORITHMS
 
 ApprovalStatus = Literal["PendingManualApproval", "Approved"]
 
@@ -47,9 +48,11 @@ class TrainingPipelineSettings(_Settings):
     training_instance_type: str
     training_instance_count: int = Field(ge=1)
     inference_instance_types: tuple[str, ...] = Field(min_length=1)
-    algorithm: str = "hist_gradient_boosting"
-    # Extra training hyperparameters (e.g. max_iter), passed to the script as --name value.
-    hyperparameters: dict[str, str] = Field(default_factory=dict)
+    # The config's model section: a built-in algorithm or the user's entry point.
+    model: ModelSpec
+    # What the threshold is checked against: the metric or its confidence bound (condition.py).
+    metric_gate: Gate
+    metric_confidence: float = Field(gt=0.5, lt=1.0)
     split_seed: int = 0
     validation_fraction: float = Field(default=0.15, gt=0.0, lt=0.5)
     test_fraction: float = Field(default=0.15, gt=0.0, lt=0.5)
@@ -57,8 +60,6 @@ class TrainingPipelineSettings(_Settings):
     @model_validator(mode="after")
     def _check(self) -> TrainingPipelineSettings:
         check_metric(self.metric_name, self.dataset)
-        if self.algorithm not in ALGORITHMS:
-            raise ValueError(f"algorithm {self.algorithm!r} is not one of {ALGORITHMS}")
         return self
 
     @property

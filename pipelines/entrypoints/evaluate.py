@@ -1,7 +1,8 @@
 """Evaluate: metrics of the trained model on the test split, the file the Condition reads.
 
     python -m pipelines.entrypoints.evaluate --schema <parts> --metric roc_auc --threshold 0.7
-        --tolerance 0.02 [--live-record-uri s3://<artifacts>/live/<endpoint>.json]
+        --tolerance 0.02 [--gate point|lower_bound] [--confidence 0.95]
+        [--live-record-uri s3://<artifacts>/live/<endpoint>.json]
         [--model DIR] [--test DIR] [--output DIR] [--message-file FILE]
 
 The model is loaded through the serving handlers (inference.model_fn / predict_fn) from the
@@ -28,6 +29,7 @@ from pipelines.entrypoints.common import (
     write_json,
 )
 from pipelines.steps import inference
+from pipelines.steps.condition import GATES
 from pipelines.steps.evaluate import evaluate_model
 from pipelines.steps.tabular import read_typed
 
@@ -53,6 +55,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--tolerance", type=float, default=0.0)
     parser.add_argument("--live-record-uri", default="")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--gate", choices=GATES, default="point")
+    parser.add_argument("--confidence", type=float, default=0.95)
     parser.add_argument("--model", type=Path, default=Path("/opt/ml/processing/input/model"))
     parser.add_argument("--test", type=Path, default=Path("/opt/ml/processing/input/test"))
     parser.add_argument("--output", type=Path, default=Path("/opt/ml/processing/output/evaluation"))
@@ -75,13 +79,18 @@ def main(argv: list[str] | None = None) -> None:
                 tolerance=args.tolerance,
                 live_value=live_value,
                 seed=args.seed,
+                gate=args.gate,
+                confidence=args.confidence,
             )
         except (OSError, ValueError) as exc:
             fail(f"evaluation failed: {type(exc).__name__}: {exc}", args.message_file)
     write_json(args.output / EVALUATION_FILE, result)
     objective = result["objective"]
+    interval = objective["confidence_interval"]
     log(
-        f"{args.metric}={objective['value']:.4f} (live {live_value}); "
+        f"{args.metric}={objective['value']:.4f} on {objective['sample_size']} rows "
+        f"({objective['confidence']:.0%} interval {interval['lower']} to {interval['upper']}; "
+        f"live {live_value}); "
         f"gate {'passed' if objective['passed'] else 'failed: ' + '; '.join(objective['reasons'])}"
     )
 

@@ -4,11 +4,15 @@ Run by the SageMaker scikit-learn training container in script mode: the trainin
 hyperparameters `sagemaker_submit_directory` (the code bundle, unpacked to /opt/ml/code) and
 `sagemaker_program` (`pipelines/entrypoints/train.py`) make the container run
 
-    python pipelines/entrypoints/train.py --algorithm hist_gradient_boosting --max_iter 200 ...
+    python pipelines/entrypoints/train.py --algorithm hist_gradient_boosting \
+        --model_params <packed JSON> --seed 0
+    python pipelines/entrypoints/train.py --entry_point user_model.my_model \
+        --model_params <packed JSON> --seed 0
 
-with the other hyperparameters as `--name value` and the data in SM_CHANNEL_TRAIN and
+(the config's `model` section: model_spec.py) with the data in SM_CHANNEL_TRAIN and
 SM_CHANNEL_VALIDATION. Everything in SM_MODEL_DIR becomes model.tar.gz: model.joblib,
-metadata.json and code/ (inference.py, the serving handlers, and the two modules beside it).
+metadata.json, code/ (inference.py, the serving handlers, and the two modules beside it)
+and, for a user's entry point, its package as code/user_model/.
 """
 
 from __future__ import annotations
@@ -24,26 +28,36 @@ import argparse  # noqa: E402
 import os  # noqa: E402
 import time  # noqa: E402
 
+from pydantic import ValidationError  # noqa: E402
+
 from pipelines.entrypoints.common import TRAINING_FAILURE_FILE, fail, log  # noqa: E402
+from pipelines.model_spec import ALGORITHMS, VENDOR_PACKAGE, ModelSpec, unpack_params  # noqa: E402
 from pipelines.schema import DatasetSchema  # noqa: E402
 from pipelines.steps.tabular import read_typed  # noqa: E402
-from pipelines.steps.train import ALGORITHMS, TrainParams, fit_model, model_metadata, save_model  # noqa: E402
+from pipelines.steps.train import fit_model, model_metadata, save_model  # noqa: E402
 
 SCHEMA_FILE = "schema.json"
+BUNDLE_ROOT = Path(__file__).resolve().parents[2]
 
 
-def _optional_int(text: str) -> int | None:
-    return None if text.strip().lower() in ("", "none", "null") else int(text)
+def model_spec(algorithm: str, entry_point: str, packed_params: str) -> ModelSpec:
+    """The config's model section again, checked by the same rules as at synth."""
+    params = unpack_params(packed_params)
+    if entry_point:
+        prefix = f"{VENDOR_PACKAGE}."
+        if not entry_point.startswith(prefix):
+            raise ValueError(f"entry point {entry_point!r} is not in the {VENDOR_PACKAGE} package")
+        # The spec wants the file's name; the folder it came from was vendored at synth.
+        path = f"{VENDOR_PACKAGE}/{entry_point.removeprefix(prefix)}.py"
+        return ModelSpec(entry_point=path, hyperparameters=params)
+    return ModelSpec(algorithm=algorithm, hyperparameters=params)
 
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--algorithm", choices=ALGORITHMS, default="hist_gradient_boosting")
-    parser.add_argument("--max_iter", type=int, default=200)
-    parser.add_argument("--learning_rate", type=float, default=0.1)
-    parser.add_argument("--max_depth", type=_optional_int, default=None)
-    parser.add_argument("--n_estimators", type=int, default=200)
-    parser.add_argument("--l2", type=float, default=1.0)
+    parser.add_argument("--entry_point", default="")
+    parser.add_argument("--model_params", default="")
     parser.add_argument("--seed", type=int, default=0)
     env = os.environ.get
     parser.add_argument(
@@ -65,29 +79,32 @@ def main(argv: list[str] | None = None) -> None:
 
     started = time.perf_counter()
     try:
+        spec = model_spec(args.algorithm, args.entry_point, args.model_params)
         schema = DatasetSchema.model_validate_json((args.train / SCHEMA_FILE).read_text("utf-8"))
-        params = TrainParams(
-            algorithm=args.algorithm,
-            max_iter=args.max_iter,
-            learning_rate=args.learning_rate,
-            max_depth=args.max_depth,
-            n_estimators=args.n_estimators,
-            l2=args.l2,
-            seed=args.seed,
-        )
         train = read_typed(args.train, schema)
-        estimator = fit_model(train, schema, params)
+        validation = read_typed(args.validation, schema) if args.validation.exists() else None
+        estimator = fit_model(train, schema, spec, validation=validation, seed=args.seed)
+    except ValidationError as exc:
+        fail(f"training failed: invalid model settings: {exc}", args.failure_file)
     except (OSError, ValueError) as exc:
         fail(f"training failed: {type(exc).__name__}: {exc}", args.failure_file)
     features = [f.name for f in schema.features]
-    if args.validation.exists():
-        validation = read_typed(args.validation, schema)
+    if validation is not None and len(validation) and hasattr(estimator, "score"):
         score = estimator.score(validation[features], validation[schema.target])
         name = "accuracy" if schema.problem_type == "classification" else "r2"
         # A line the training job's metric definitions can pick up from the log.
         log(f"validation_{name}={score:.6f}")
-    save_model(estimator, model_metadata(schema, params, train), args.model_dir)
-    log(f"trained {params.algorithm} on {len(train)} rows in {time.perf_counter() - started:.2f}s")
+    try:
+        save_model(
+            estimator,
+            model_metadata(schema, spec, train, seed=args.seed),
+            args.model_dir,
+            vendored=BUNDLE_ROOT / VENDOR_PACKAGE,
+        )
+    except (OSError, ValueError) as exc:  # e.g. an estimator that cannot be pickled
+        fail(f"saving the model failed: {type(exc).__name__}: {exc}", args.failure_file)
+    what = spec.module_name or spec.algorithm
+    log(f"trained {what} on {len(train)} rows in {time.perf_counter() - started:.2f}s")
 
 
 if __name__ == "__main__":

@@ -35,6 +35,8 @@ import pandas as pd
 MODEL_FILE = "model.joblib"
 METADATA_FILE = "metadata.json"
 SIBLINGS = ("serving_input", "serving_features")
+# A user's own model (model.entry_point) ships as this package under code/ (model_spec.py).
+USER_PACKAGE = "user_model"
 
 
 def _sibling(name: str) -> ModuleType:
@@ -106,7 +108,33 @@ def _reject(error: RequestError) -> Rejection:
 def model_fn(model_dir: str) -> dict[str, Any]:
     with open(os.path.join(model_dir, METADATA_FILE), encoding="utf-8") as f:
         metadata = json.load(f)
-    return {"estimator": joblib.load(os.path.join(model_dir, MODEL_FILE)), "metadata": metadata}
+    path = os.path.join(model_dir, MODEL_FILE)
+    if not metadata.get("entry_point"):
+        return {"estimator": joblib.load(path), "metadata": metadata}
+    return {"estimator": _load_user_estimator(path, model_dir), "metadata": metadata}
+
+
+def _load_user_estimator(path: str, model_dir: str) -> Any:
+    """Unpickle an estimator whose classes may live in the user's package, `user_model`, which
+    Train saved under code/. Imported from there only while loading, and taken out of
+    sys.modules again: a process that serves two versions side by side (the local runtime's
+    blue and green) keeps each one's own code; a loaded object needs no import to predict."""
+    code_dir = os.path.join(model_dir, "code")
+    before = {k: m for k, m in sys.modules.items() if _is_user_module(k)}
+    for name in before:
+        del sys.modules[name]
+    sys.path.insert(0, code_dir)
+    try:
+        return joblib.load(path)
+    finally:
+        sys.path.remove(code_dir)
+        for name in [k for k in sys.modules if _is_user_module(k)]:
+            del sys.modules[name]
+        sys.modules.update(before)
+
+
+def _is_user_module(name: str) -> bool:
+    return name == USER_PACKAGE or name.startswith(USER_PACKAGE + ".")
 
 
 def input_fn(request_body: str | bytes, request_content_type: str) -> pd.DataFrame | Rejection:

@@ -33,9 +33,14 @@ from sagemaker.train.model_trainer import ModelTrainer
 from pipelines import sdk
 from pipelines.entrypoints.common import pack_schema
 from pipelines.entrypoints.validate import DATA_OBJECTS_FILE
+from pipelines.model_spec import pack_params
 from pipelines.settings import TrainingPipelineSettings
 from pipelines.steps import serving_input
-from pipelines.steps.evaluate import OBJECTIVE_REGRESSION_PATH, OBJECTIVE_VALUE_PATH
+from pipelines.steps.evaluate import (
+    OBJECTIVE_GATE_PATH,
+    OBJECTIVE_REGRESSION_PATH,
+    OBJECTIVE_VALUE_PATH,
+)
 
 PLACEHOLDERS = (
     "PipelineRoleArn",
@@ -142,9 +147,8 @@ class _Builder:
             "sagemaker_program": TRAIN_PROGRAM,
             "sagemaker_submit_directory": CODE,
             "sagemaker_region": "${AWS::Region}",
-            "algorithm": self.s.algorithm,
+            **_model_hyperparameters(self.s),
             "seed": str(self.s.split_seed),
-            **self.s.hyperparameters,
         }
         trainer = ModelTrainer(
             training_image=IMAGE,
@@ -272,6 +276,8 @@ def build_pipeline(settings: TrainingPipelineSettings) -> Pipeline:
             "--metric", settings.metric_name,
             "--threshold", p.threshold.to_string(),
             "--tolerance", repr(settings.tolerance),
+            "--gate", settings.metric_gate,
+            "--confidence", repr(settings.metric_confidence),
             "--live-record-uri", "s3://${ArtifactsBucket}/live/${EndpointName}.json",
         ],
         property_files=[evaluation],
@@ -292,6 +298,8 @@ def build_pipeline(settings: TrainingPipelineSettings) -> Pipeline:
     regression = JsonGet(
         step_name="Evaluate", property_file=evaluation, json_path=OBJECTIVE_REGRESSION_PATH
     )
+    # The metric itself, or its unfavourable confidence bound (metric.gate in the config).
+    gated = JsonGet(step_name="Evaluate", property_file=evaluation, json_path=OBJECTIVE_GATE_PATH)
     lineage = _lineage(
         validation_report, evaluation, evaluation_uri, baseline_uri, data_objects_uri, settings
     )
@@ -307,7 +315,7 @@ def build_pipeline(settings: TrainingPipelineSettings) -> Pipeline:
             on=" ",
             values=[
                 f"model not registered: {settings.metric_name}", metric_value,
-                "vs threshold", p.threshold,
+                *_gate_words(settings, gated), "vs threshold", p.threshold,
                 "; worse than the live model by", regression,
                 f"(tolerance {settings.tolerance})",
             ],
@@ -316,7 +324,7 @@ def build_pipeline(settings: TrainingPipelineSettings) -> Pipeline:
     condition = ConditionStep(
         name="CheckMetric",
         conditions=[
-            compare(left=metric_value, right=p.threshold),
+            compare(left=gated, right=p.threshold),
             ConditionLessThanOrEqualTo(left=regression, right=settings.tolerance),
         ],
         if_steps=[register],
@@ -330,6 +338,23 @@ def build_pipeline(settings: TrainingPipelineSettings) -> Pipeline:
         sagemaker_session=b.session,
         pipeline_experiment_config=None,
     )
+
+
+def _model_hyperparameters(settings: TrainingPipelineSettings) -> dict[str, str]:
+    """The training job's view of the config's model section (entrypoints/train.py)."""
+    model = settings.model
+    chosen = (
+        {"entry_point": model.module_name} if model.module_name else {"algorithm": model.algorithm}
+    )
+    return {**chosen, "model_params": pack_params(model.hyperparameters)}
+
+
+def _gate_words(settings: TrainingPipelineSettings, gated: JsonGet) -> list[Any]:
+    """How the reason names the gate value, when it is not the metric itself."""
+    if settings.metric_gate == "point":
+        return []
+    bound = "lower" if settings.metric_greater_is_better else "upper"
+    return [f"with a {settings.metric_confidence:.0%} {bound} bound of", gated]
 
 
 def _lineage(
@@ -346,6 +371,9 @@ def _lineage(
     def from_validation(key: str) -> JsonGet:
         return JsonGet(step_name="Validate", property_file=validation, json_path=f"lineage.{key}")
 
+    def evaluated(key: str) -> JsonGet:
+        return JsonGet(step_name="Evaluate", property_file=evaluation, json_path=f"objective.{key}")
+
     return {
         "InputDataUri": from_validation("InputDataUri"),
         "DataManifestUri": from_validation("DataManifestUri"),
@@ -358,9 +386,12 @@ def _lineage(
         "BaselineUri": baseline_uri,
         "EvaluationUri": evaluation_uri,
         "MetricName": settings.metric_name,
-        "MetricValue": JsonGet(
-            step_name="Evaluate", property_file=evaluation, json_path="objective.value_text"
-        ),
+        "MetricValue": evaluated("value_text"),
+        "MetricSampleSize": evaluated("sample_size_text"),
+        "MetricLowerBound": evaluated("lower_text"),
+        "MetricUpperBound": evaluated("upper_text"),
+        "MetricConfidence": repr(settings.metric_confidence),
+        "MetricGate": settings.metric_gate,
     }
 
 

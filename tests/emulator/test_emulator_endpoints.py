@@ -18,9 +18,10 @@ from emulator.aws_events import ENDPOINT_EVENT
 from emulator.endpoints import Fleet, _Endpoint
 from infra.config import load_config
 from pipelines.datasets import generate_churn
+from pipelines.model_spec import ModelSpec
 from pipelines.steps.capture import parse_capture_lines
 from pipelines.steps.tabular import to_typed
-from pipelines.steps.train import TrainParams, fit_model, model_metadata, save_model
+from pipelines.steps.train import fit_model, model_metadata, save_model
 
 # A served model the way the inference toolkit expects one: an exception that carries a
 # status_code is answered with it, any other exception with a 500.
@@ -354,7 +355,7 @@ def churn_served(runtime, tmp_path_factory) -> str:
     """An endpoint serving a trained churn model with the project's own inference.py."""
     schema = load_config(Path(__file__).resolve().parents[2] / "config" / "dev.json").dataset
     frame = to_typed(generate_churn(400, seed=5).astype(str).replace("nan", None), schema)
-    params = TrainParams(max_iter=10)
+    params = ModelSpec(hyperparameters={"max_iter": 10})
     model_dir = tmp_path_factory.mktemp("churn-model")
     save_model(fit_model(frame, schema, params), model_metadata(schema, params), model_dir)
     raw = io.BytesIO()

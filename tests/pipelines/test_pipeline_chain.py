@@ -16,6 +16,7 @@ import pytest
 
 from pipelines.datasets import generate_churn
 from pipelines.entrypoints.common import pack_schema
+from pipelines.model_spec import pack_params
 from pipelines.schema import DatasetSchema
 from pipelines.steps import inference
 
@@ -66,8 +67,8 @@ def run_chain(tmp: Path, schema: DatasetSchema, metric: str, threshold: float) -
             str(ROOT / "pipelines/entrypoints/train.py"),
             "--algorithm",
             "hist_gradient_boosting",
-            "--max_iter",
-            "100",
+            "--model_params",
+            pack_params({"max_iter": 100}),
             "--model-dir",
             "model",
             "--train",

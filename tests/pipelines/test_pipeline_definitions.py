@@ -141,5 +141,10 @@ def test_training_shape(built):
         "EvaluationUri",
         "MetricName",
         "MetricValue",
+        "MetricSampleSize",
+        "MetricLowerBound",
+        "MetricUpperBound",
+        "MetricConfidence",
+        "MetricGate",
     }
     assert register["ModelPackageGroupName"] == "${ModelPackageGroupName}"

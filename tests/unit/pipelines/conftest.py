@@ -6,11 +6,12 @@ import pytest
 from threadpoolctl import threadpool_limits
 
 from pipelines.datasets import generate_churn
+from pipelines.model_spec import ModelSpec
 from pipelines.schema import DatasetSchema
 from pipelines.steps import inference
 from pipelines.steps.preprocess import split_frame
 from pipelines.steps.tabular import to_typed
-from pipelines.steps.train import TrainParams, fit_model, model_metadata, save_model
+from pipelines.steps.train import fit_model, model_metadata, save_model
 
 CONFIG = Path(__file__).resolve().parents[3] / "config" / "dev.json"
 
@@ -31,7 +32,7 @@ def churn_model(tmp_path_factory, churn_schema):
     """A trained churn model saved the way Train saves it: (served model, splits, model dir)."""
     frame = to_typed(generate_churn(2000, seed=5).astype(str).replace("nan", None), churn_schema)
     splits = split_frame(frame, churn_schema, seed=1)
-    params = TrainParams(max_iter=60)
+    params = ModelSpec(hyperparameters={"max_iter": 60})
     model_dir = tmp_path_factory.mktemp("model")
     # OpenMP spinning makes gradient boosting crawl on a busy shared machine.
     with threadpool_limits(1):

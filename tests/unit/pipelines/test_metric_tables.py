@@ -12,12 +12,13 @@ import pytest
 
 from infra.config import ConfigError, parse_config
 from pipelines.metrics import METRICS
+from pipelines.model_spec import ModelSpec
 from pipelines.schema import DatasetSchema
 from pipelines.steps import inference
 from pipelines.steps.evaluate import evaluate_model
 from pipelines.steps.preprocess import split_frame
 from pipelines.steps.tabular import to_typed
-from pipelines.steps.train import TrainParams, fit_model, model_metadata, save_model
+from pipelines.steps.train import fit_model, model_metadata, save_model
 
 DEV = json.loads((Path(__file__).resolve().parents[3] / "config/dev.json").read_text())
 REGRESSION = {
@@ -52,9 +53,9 @@ def regression_model(tmp_path_factory):
     size, city = rng.uniform(10, 100, 300), rng.choice(["a", "b"], 300)
     raw = pd.DataFrame({"size": size, "city": city, "price": 3 * size + rng.normal(0, 5, 300)})
     splits = split_frame(to_typed(raw.astype(str), schema), schema, seed=0)
-    params = TrainParams(algorithm="linear")
+    spec = ModelSpec(algorithm="linear")
     model_dir = tmp_path_factory.mktemp("regression")
-    save_model(fit_model(splits.train, schema, params), model_metadata(schema, params), model_dir)
+    save_model(fit_model(splits.train, schema, spec), model_metadata(schema, spec), model_dir)
     return inference.model_fn(str(model_dir)), splits, schema
 
 

@@ -8,12 +8,13 @@ import pandas as pd
 import pytest
 from pandas._libs.parsers import STR_NA_VALUES
 
+from pipelines.model_spec import ModelSpec
 from pipelines.schema import DatasetSchema
 from pipelines.steps import inference
 from pipelines.steps.evaluate import evaluate_model
 from pipelines.steps.serving_features import MISSING_MARKERS
 from pipelines.steps.tabular import to_typed
-from pipelines.steps.train import TrainParams, fit_model, model_metadata, save_model
+from pipelines.steps.train import fit_model, model_metadata, save_model
 
 RECORD = {
     "tenure_months": 1,
@@ -58,7 +59,7 @@ def plan_model(tmp_path_factory, plan_schema):
     churned = np.where(plan == "5", "1", "0")
     raw = pd.DataFrame({"plan": plan, "usage": usage.astype(str), "churned": churned})
     train = to_typed(raw, schema)
-    params = TrainParams(algorithm="linear")
+    params = ModelSpec(algorithm="linear")
     model_dir = tmp_path_factory.mktemp("plan-model")
     save_model(fit_model(train, schema, params), model_metadata(schema, params, train), model_dir)
     return inference.model_fn(str(model_dir))

@@ -7,13 +7,14 @@ import pytest
 from threadpoolctl import threadpool_limits
 
 from pipelines.datasets import generate_churn
+from pipelines.model_spec import ModelSpec
 from pipelines.schema import DatasetSchema
 from pipelines.steps import inference
 from pipelines.steps.condition import compare_with_live, decide_condition
 from pipelines.steps.evaluate import evaluate_model
 from pipelines.steps.preprocess import split_frame
 from pipelines.steps.tabular import to_typed
-from pipelines.steps.train import TrainParams, fit_model, model_metadata, save_model
+from pipelines.steps.train import fit_model, model_metadata, save_model
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -143,7 +144,7 @@ def test_regression_schema_trains_and_evaluates(tmp_path):
     )
     frame = to_typed(raw.astype(str), schema)
     splits = split_frame(frame, schema, seed=0)
-    params = TrainParams(algorithm="linear")
+    params = ModelSpec(algorithm="linear")
     save_model(fit_model(splits.train, schema, params), model_metadata(schema, params), tmp_path)
     model = inference.model_fn(str(tmp_path))
     result = evaluate_model(
