@@ -10,7 +10,7 @@ export AWS_DEFAULT_REGION ?= us-east-1
 export SAGEMAKER_VALIDATE_ROLE := false
 export CDK_DISABLE_CLI_TELEMETRY := true
 
-.PHONY: install demo summary test synth lint bench-drift bench-cold-start bench-loop bench-authorize bench-arrival-gzip local-up clean
+.PHONY: install demo summary test synth lint bench-drift bench-cold-start bench-loop bench-authorize bench-arrival-gzip bench-ingest local-up clean
 
 install: $(VENV)/.installed node_modules/.installed
 
@@ -60,6 +60,9 @@ bench-authorize: install
 
 bench-arrival-gzip: install
 	$(PY) -m benchmarks.arrival_gzip
+
+bench-ingest: install
+	$(PY) -m benchmarks.ingest
 
 local-up: install
 	$(VENV)/bin/mlops local up --config $(CONFIG)

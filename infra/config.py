@@ -26,6 +26,7 @@ from infra.assets import REPO_ROOT
 from infra.config_checks import aws_problems, raw_aws_problems
 from infra.names import PhysicalNames
 from infra.schedules import schedule_problem
+from pipelines.limits import DEFAULT_LIMITS
 from pipelines.metrics import METRICS, SHARE_METRICS
 from pipelines.model_spec import ModelSpec
 from pipelines.schema import DatasetSchema, dataset_problems
@@ -93,8 +94,10 @@ class DataConfig(_Strict):
     # chunks, to count it (the trailer cannot tell); its timeout and CPU (1024 MB, about 0.6
     # vCPU) bound that work, so the absolute bound stays within what it decompresses in time
     # (benchmarks/arrival_gzip).
-    max_uncompressed_mb: int = Field(default=2048, ge=1, le=4096)
-    max_decompression_ratio: int = Field(default=100, ge=2, le=_DEFLATE_MAX_RATIO)
+    max_uncompressed_mb: int = Field(default=DEFAULT_LIMITS.max_uncompressed_mb, ge=1, le=4096)
+    max_decompression_ratio: int = Field(
+        default=DEFAULT_LIMITS.max_decompression_ratio, ge=2, le=_DEFLATE_MAX_RATIO
+    )
     quarantine_expiry_days: int = Field(default=90, ge=1)
     capture_expiry_days: int = Field(default=30, ge=1)
 

@@ -54,6 +54,9 @@ def training_pipeline_settings(config: StackConfig) -> TrainingPipelineSettings:
         model=config.model,
         metric_gate=config.metric.gate,
         metric_confidence=config.metric.confidence,
+        max_decompression_ratio=config.data.max_decompression_ratio,
+        max_uncompressed_mb=config.data.max_uncompressed_mb,
+        quarantine_prefix=QUARANTINE_PREFIX,
     )
 
 

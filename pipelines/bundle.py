@@ -23,7 +23,7 @@ from pipelines.model_spec import VENDOR_PACKAGE, vendored_files
 
 PACKAGE_ROOT = Path(__file__).resolve().parent
 BUNDLE_NAME = "pipelines-code.tar.gz"
-REQUIREMENTS = "pydantic>=2,<3\n"
+REQUIREMENTS = "pydantic>=2,<3\npyarrow\n"
 _FIXED_MTIME = 946684800  # 2000-01-01: tar needs some time; any fixed one will do
 
 

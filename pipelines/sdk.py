@@ -11,16 +11,17 @@ The processing container command (see `processing_command`):
     ContainerArguments:  ["pipelines.entrypoints.<step>", "--arg", "value", ...]
 
 The bootstrap unpacks the code bundle (a ProcessingInput at /opt/ml/processing/input/code),
-installs pydantic if the image lacks it, and runs `python3 -m <first argument> <the rest>`.
+installs pydantic and pyarrow if the image lacks them, and runs
+`python3 -m <first argument> <the rest>`.
 A local runtime can skip the shell: run `python -m ContainerArguments[0] ContainerArguments[1:]`
 with the bundle (or the repository) on PYTHONPATH and `/opt/ml/` in arguments mapped to a folder.
 
 Every job's ML storage volume is encrypted with the stack's key (`${KmsKeyArn}`), except on
 instance types with local NVMe storage, which SageMaker encrypts in hardware and for which it
 refuses a volume key. The jobs are not network-isolated: Evaluate and the drift check call S3 (and
-CloudWatch) themselves, and every step needs pydantic, which the scikit-learn image
-lacks and which the bootstrap (and the training container, from `requirements.txt`) installs
-from PyPI at start.
+CloudWatch) themselves, and every step needs pydantic (and the data steps pyarrow), which the
+scikit-learn image may lack and which the bootstrap (and the training container, from
+`requirements.txt`) installs from PyPI at start.
 """
 
 from __future__ import annotations
@@ -61,7 +62,7 @@ _D_SUFFIX = re.compile(r"^[a-z]+\d+[a-z-]*d[a-z-]*$")
 PROCESSING_BOOTSTRAP = (
     "set -e; mkdir -p /tmp/code; "
     f"tar -xzf {CODE_INPUT_DIR}/*.gz -C /tmp/code; "
-    "python3 -c 'import pydantic' 2>/dev/null || pip install -q 'pydantic>=2,<3'; "
+    "python3 -c 'import pydantic,pyarrow' 2>/dev/null || pip install -q 'pydantic>=2,<3' pyarrow; "
     'cd /tmp/code; exec python3 -m "$@"'
 )
 PROCESSING_ENTRYPOINT = ["/bin/sh", "-c", PROCESSING_BOOTSTRAP, "bootstrap"]

@@ -56,6 +56,11 @@ class TrainingPipelineSettings(_Settings):
     split_seed: int = 0
     validation_fraction: float = Field(default=0.15, gt=0.0, lt=0.5)
     test_fraction: float = Field(default=0.15, gt=0.0, lt=0.5)
+    # The config's data.max_decompression_ratio and data.max_uncompressed_mb, for Validate.
+    max_decompression_ratio: float = Field(gt=1.0)
+    max_uncompressed_mb: int = Field(ge=1)
+    # Where Validate puts the objects it rejects (the data bucket's quarantine prefix).
+    quarantine_prefix: str = Field(pattern=r"^[A-Za-z0-9_.\-/]+/$")
 
     @model_validator(mode="after")
     def _check(self) -> TrainingPipelineSettings:

@@ -13,7 +13,7 @@ from constructs import Construct
 
 from infra.constructs import access
 from infra.constructs.nag import acknowledge, resources
-from infra.names import CAPTURE_PREFIX, INCOMING_PREFIX, PhysicalNames
+from infra.names import CAPTURE_PREFIX, INCOMING_PREFIX, QUARANTINE_PREFIX, PhysicalNames
 
 
 class SageMakerExecutionRole(Construct):
@@ -61,6 +61,11 @@ class SageMakerExecutionRole(Construct):
             access.objects(data_bucket, access.READ_VERSIONS, f"{INCOMING_PREFIX}*"),
             access.objects(data_bucket, access.READ, f"{CAPTURE_PREFIX}*"),
             access.listing(data_bucket, INCOMING_PREFIX, CAPTURE_PREFIX),
+            # Validate quarantines the objects it rejects, as the arrival check does: a copy and
+            # its reason under quarantine/, a delete marker on the incoming key (no version id:
+            # the rejected version is kept). See pipelines/entrypoints/quarantine.py.
+            access.objects(data_bucket, access.WRITE, f"{QUARANTINE_PREFIX}*"),
+            access.objects(data_bucket, ("s3:DeleteObject",), f"{INCOMING_PREFIX}*"),
             access.objects(
                 artifacts_bucket,
                 access.READ,
@@ -170,6 +175,7 @@ class SageMakerExecutionRole(Construct):
                     job_logs,
                     data_bucket.arn_for_objects(f"{INCOMING_PREFIX}*"),
                     data_bucket.arn_for_objects(f"{CAPTURE_PREFIX}*"),
+                    data_bucket.arn_for_objects(f"{QUARANTINE_PREFIX}*"),
                     artifacts_bucket.arn_for_objects("manifests/*"),
                     artifacts_bucket.arn_for_objects("pipelines/*"),
                     artifacts_bucket.arn_for_objects("live/*"),

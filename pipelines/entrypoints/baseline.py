@@ -9,24 +9,13 @@ the model and records in the model package's lineage; the monitoring step compar
 from __future__ import annotations
 
 import argparse
-from collections.abc import Iterator
 from pathlib import Path
 
-import pandas as pd
-
 from pipelines.entrypoints.common import add_schema_argument, log, unpack_schema
-from pipelines.schema import DatasetSchema
 from pipelines.steps.baseline import baseline_profile
-from pipelines.steps.tabular import find_data_files, to_typed
+from pipelines.steps.tabular import typed_chunks
 
 BASELINE_FILE = "baseline.json"
-CHUNK_ROWS = 200_000
-
-
-def typed_chunks(root: Path, schema: DatasetSchema) -> Iterator[pd.DataFrame]:
-    for path in find_data_files(root):
-        for chunk in pd.read_csv(path, dtype=str, chunksize=CHUNK_ROWS):
-            yield to_typed(chunk, schema, with_target=False)
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -37,7 +26,7 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
 
     schema = unpack_schema(args.schema)
-    profile = baseline_profile(typed_chunks(args.train, schema), schema)
+    profile = baseline_profile(typed_chunks(args.train, schema, with_target=False), schema)
     args.output.mkdir(parents=True, exist_ok=True)
     (args.output / BASELINE_FILE).write_text(profile.to_json(), encoding="utf-8")
     log(f"baseline of {profile.n_rows} rows, {len(profile.features)} features")

@@ -1,20 +1,25 @@
-"""Validate: check the run's data against the schema; pass the validated rows on, or fail.
+"""Validate: check each object of the run against the schema, quarantine the bad ones, pass on
+the rest.
 
     python -m pipelines.entrypoints.validate --schema <parts> [--manifest-uri S3URI]
         [--input-uri S3URI] [--input DIR] [--data-dir DIR] [--output DIR] [--report DIR]
-        [--message-file FILE]
+        [--message-file FILE] [--max-decompression-ratio R] [--max-uncompressed-mb N]
+        [--quarantine-prefix P]
 
 The data is exactly the object versions of the run's manifest, read from S3 into --data-dir
-(pipelines/entrypoints/data_input.py). On success the rows go to `--output/data.csv` (the only
-data Preprocess sees) and the report to `--report/validation.json`, with `data_objects.json`
-beside it: the objects read, by version, which the model's lineage names. On failure the job
-exits 1 with every violation in the message.
+(pipelines/entrypoints/data_input.py). Each object gets a verdict; a rejected one is quarantined
+with its reason (quarantine.py) and the accepted rows go to `--output/part-<n>.parquet` (the only
+data Preprocess sees). The report, with every verdict, goes to `--report/validation.json`, and
+`data_objects.json` beside it names the objects the model trained on, by version (the lineage),
+and the rejected ones apart. The job fails (exit 1, every violation in the message) only when
+the accepted objects are not enough to train on.
 """
 
 from __future__ import annotations
 
 import argparse
 import re
+import shutil
 import time
 from pathlib import Path
 
@@ -27,8 +32,10 @@ from pipelines.entrypoints.common import (
     write_json,
 )
 from pipelines.entrypoints.data_input import RunData, gather
-from pipelines.steps.tabular import write_csv
-from pipelines.steps.validate import validate_files
+from pipelines.entrypoints.quarantine import quarantine_rejected
+from pipelines.limits import ReadLimits
+from pipelines.steps.validate import validate_objects
+from pipelines.steps.verdicts import ObjectRef
 
 _UNSAFE = re.compile(r"[^\w\s.:/=+\-@]")
 DATA_OBJECTS_FILE = "data_objects.json"
@@ -42,6 +49,12 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--output", type=Path, default=Path("/opt/ml/processing/output/validated"))
     parser.add_argument("--report", type=Path, default=Path("/opt/ml/processing/output/report"))
     parser.add_argument("--message-file", type=Path, default=Path(PROCESSING_MESSAGE_FILE))
+    defaults = ReadLimits()
+    parser.add_argument(
+        "--max-decompression-ratio", type=float, default=defaults.max_decompression_ratio
+    )
+    parser.add_argument("--max-uncompressed-mb", type=int, default=defaults.max_uncompressed_mb)
+    parser.add_argument("--quarantine-prefix", default="quarantine/")
     # Lineage, echoed into the report for the Register step (see registry_safe).
     parser.add_argument("--input-uri", default="")
     parser.add_argument("--manifest-uri", default="")
@@ -51,35 +64,76 @@ def main(argv: list[str] | None = None) -> None:
 
     started = time.perf_counter()
     schema = unpack_schema(args.schema)
+    limits = ReadLimits(
+        max_decompression_ratio=args.max_decompression_ratio,
+        max_uncompressed_mb=args.max_uncompressed_mb,
+    )
     data = gather(
         manifest_uri=args.manifest_uri,
         input_uri=args.input_uri,
         local_input=args.input,
         dest=args.data_dir,
     )
-    write_json(args.report / DATA_OBJECTS_FILE, data.record())
     for obj, reason in data.not_read:
         log(f"warning: not read: {obj.name} version {obj.version_id}: {reason}")
     if not data.read:
+        write_json(args.report / DATA_OBJECTS_FILE, data.record())
         fail(_nothing_read(data), args.message_file)
-    typed, report = validate_files(data.files, schema)
+    objects = [
+        (ObjectRef(obj.key, obj.version_id, obj.bucket or None), path) for obj, path in data.read
+    ]
+    report = validate_objects(objects, schema, limits, args.output)
+    # The lineage names what trained: the accepted objects; the rejected ones are listed apart.
+    record = data.record()
+    verdicts = dict(zip(range(len(objects)), report.objects, strict=True))
+    record["rejected"] = [
+        {**o, "reasons": [v.reason for v in verdicts[i].violations]}
+        for i, o in enumerate(record["objects"])
+        if not verdicts[i].accepted
+    ]
+    record["objects"] = [o for i, o in enumerate(record["objects"]) if verdicts[i].accepted]
+    write_json(args.report / DATA_OBJECTS_FILE, record)
     summary = report.to_dict()
-    summary["files"] = [{"path": name, "sha256": data.sha256[path]} for name, path in data.files]
+    summary["files"] = [
+        {"path": name, "key": ref.key, "version_id": ref.version_id, "sha256": data.sha256[path]}
+        for (name, path), (ref, _) in zip(data.files, objects, strict=True)
+    ]
     summary["lineage"] = {
         "InputDataUri": registry_safe(args.input_uri),
         "DataManifestUri": registry_safe(args.manifest_uri),
         "TriggerEventId": registry_safe(args.trigger_event_id),
         "TriggerEventType": registry_safe(args.trigger_event_type),
     }
+    paths = dict(objects)
+    rejected = [(v, paths[v.object]) for v in report.rejected]
+    buckets = {v.object.bucket for v, _ in rejected if v.object.bucket}
+    if rejected and buckets:
+        try:
+            summary["quarantined"] = [
+                r
+                for bucket in sorted(buckets)
+                for r in quarantine_rejected(
+                    bucket,
+                    args.quarantine_prefix,
+                    [(v, p) for v, p in rejected if v.object.bucket == bucket],
+                    args.trigger_event_id,
+                )
+            ]
+        except Exception as exc:  # botocore's errors: the run must not train past them
+            names = ", ".join(str(v.object) for v, _ in rejected)
+            shutil.rmtree(args.output, ignore_errors=True)
+            fail(f"could not quarantine {names}: {exc}", args.message_file)
     write_json(args.report / "validation.json", summary)
+    for verdict, _ in rejected:
+        log(f"rejected {verdict.object}: {'; '.join(v.message for v in verdict.violations)}")
     if not report.passed:
+        shutil.rmtree(args.output, ignore_errors=True)  # nothing passes on from a failed run
         fail(report.failure_message(), args.message_file)
-    write_csv(typed, args.output / "data.csv")
     for warning in report.warnings:
         log(f"warning: {warning}")
     log(
-        f"validated {report.n_rows} rows from {len(data.read)} object(s) in "
-        f"{time.perf_counter() - started:.2f}s"
+        f"validated {report.n_rows} rows from {len(report.accepted)} of {len(objects)} "
+        f"object(s) in {time.perf_counter() - started:.2f}s"
     )
 
 

@@ -241,6 +241,9 @@ def build_pipeline(settings: TrainingPipelineSettings) -> Pipeline:
             "--manifest-uri", p.manifest_uri,
             "--trigger-event-id", p.trigger_id,
             "--trigger-event-type", p.trigger_type,
+            "--max-decompression-ratio", repr(settings.max_decompression_ratio),
+            "--max-uncompressed-mb", str(settings.max_uncompressed_mb),
+            "--quarantine-prefix", settings.quarantine_prefix,
         ],
         property_files=[validation_report],
     )  # fmt: skip

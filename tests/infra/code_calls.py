@@ -184,6 +184,11 @@ def _parse_source(call: Call) -> str:
     return (ROOT / path).read_text() if (ROOT / path).exists() else ""
 
 
+# A VersionId sent with a request (a keyword, or a parameter dict's key), not one read from a
+# response (`head.get("VersionId")`).
+_PASSES_VERSION_ID = re.compile(r'VersionId=|\["VersionId"\]\s*=[^=]|"VersionId":')
+
+
 def iam_actions(call: Call, module_source: str) -> tuple[str, ...]:
     """The actions one call needs. S3 reads of a module that passes VersionId need
     s3:GetObjectVersion too; reads of a module that tells a missing key (404, NoSuchKey) from
@@ -193,7 +198,7 @@ def iam_actions(call: Call, module_source: str) -> tuple[str, ...]:
         if call.operation == "DeleteObject" and "VersionId" in call.keywords:
             actions = ["s3:DeleteObjectVersion"]
         if call.operation in S3_READS:
-            if "VersionId" in module_source:
+            if _PASSES_VERSION_ID.search(module_source):
                 actions.append("s3:GetObjectVersion")
             if re.search(r"NoSuchKey|\"404\"", module_source):
                 actions.append("s3:ListBucket")

@@ -17,6 +17,7 @@ from pipelines.datasets import generate_churn
 from pipelines.entrypoints import validate
 from pipelines.entrypoints.common import pack_schema
 from pipelines.schema import DatasetSchema
+from pipelines.steps.tabular import read_typed
 
 ROOT = Path(__file__).resolve().parents[2]
 DATA, ARTIFACTS = "data-bucket", "artifacts-bucket"
@@ -69,7 +70,7 @@ def _validate(tmp: Path, schema: DatasetSchema, manifest_uri: str) -> tuple[dict
         ]
     )  # fmt: skip
     record = json.loads((tmp / "report" / validate.DATA_OBJECTS_FILE).read_text())
-    return record, pd.read_csv(tmp / "validated" / "data.csv")
+    return record, read_typed(tmp / "validated", schema)
 
 
 def test_an_object_overwritten_after_the_run_was_decided_is_read_as_decided(s3, schema, tmp_path):

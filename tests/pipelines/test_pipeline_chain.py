@@ -2,6 +2,7 @@
 validate -> preprocess -> train -> (model.tar.gz, as SageMaker packs it) -> evaluate -> baseline,
 on the bundled dataset and on a CSV of another shape (regression, different columns)."""
 
+import gzip
 import json
 import os
 import subprocess
@@ -201,3 +202,47 @@ def churn_schema() -> DatasetSchema:
     return DatasetSchema.model_validate(
         json.loads((ROOT / "config/dev.json").read_text())["dataset"]
     )
+
+
+def test_bad_objects_are_set_aside_and_the_rest_is_validated(tmp_path, churn_schema):
+    data = tmp_path / "in/data"
+    data.mkdir(parents=True)
+    generate_churn(600, seed=1).to_csv(data / "good.csv", index=False)
+    labels = generate_churn(300, seed=2).astype({"churned": str})
+    labels.loc[0, "churned"] = "maybe"
+    labels.to_csv(data / "labels.csv", index=False)
+    clean = generate_churn(3000, seed=3).to_csv(index=False).encode()
+    (data / "cut.csv.gz").write_bytes(gzip.compress(clean)[:-100])
+    cut = clean.index(b"\n", 66_000) + 1
+    (data / "latin1.csv").write_bytes(clean[:cut] + b"\xe9" + clean[cut:])
+    proc = _run(
+        tmp_path,
+        "-m",
+        "pipelines.entrypoints.validate",
+        "--schema",
+        *pack_schema(churn_schema),
+        "--input",
+        "in/data",
+        "--output",
+        "out/validated",
+        "--report",
+        "out/report",
+        "--message-file",
+        "msg",
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert "Traceback" not in proc.stderr
+    report = json.loads((tmp_path / "out/report/validation.json").read_text())
+    verdicts = {o["object"]["key"]: o for o in report["objects"]}
+    assert {k: v["accepted"] for k, v in verdicts.items()} == {
+        "cut.csv.gz": False,
+        "good.csv": True,
+        "labels.csv": False,
+        "latin1.csv": False,
+    }
+    assert verdicts["cut.csv.gz"]["violations"][0]["reason"] == "gzip_truncated"
+    assert verdicts["latin1.csv"]["violations"][0]["message"].startswith(
+        f"byte 0xe9 at offset {cut} is not UTF-8"
+    )
+    assert "rejected labels.csv: target churned: 1 value(s) outside the classes" in proc.stdout
+    assert report["n_rows"] == 600

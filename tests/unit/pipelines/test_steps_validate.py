@@ -1,11 +1,12 @@
 import pandas as pd
 import pytest
 
-from pipelines.steps.validate import validate_files, validate_frame
+from pipelines.limits import ReadLimits
+from pipelines.steps.validate import ObjectRef, validate_frame, validate_objects
 
 
-def test_valid_data_passes_and_is_typed(churn_raw, churn_schema):
-    typed, report = validate_frame(churn_raw, churn_schema)
+def test_valid_data_passes_and_is_typed(tmp_path, churn_raw, churn_schema):
+    typed, report = validate_frame(churn_raw, churn_schema, tmp_path)
     assert report.passed, report.violations
     assert report.n_rows == 600
     assert typed["age"].dtype == float
@@ -42,29 +43,35 @@ def test_valid_data_passes_and_is_typed(churn_raw, churn_schema):
             "target churned: 1 missing value(s)",
         ),
         (lambda d: d.assign(churned="0"), "a single class ('0')"),
-        (lambda d: d.head(150), "150 rows, fewer than the minimum of 200"),
+        (lambda d: d.head(150), "150 rows in 1 accepted object(s), fewer than the minimum of 200"),
         (lambda d: pd.concat([d, d.head(100)], ignore_index=True), "duplicate rows"),
     ],
 )
-def test_each_violation_is_named(churn_raw, churn_schema, mutate, expected):
-    _, report = validate_frame(mutate(churn_raw.copy()), churn_schema)
+def test_each_violation_is_named(tmp_path, churn_raw, churn_schema, mutate, expected):
+    _, report = validate_frame(mutate(churn_raw.copy()), churn_schema, tmp_path)
     assert not report.passed
     assert any(expected in v for v in report.violations), report.violations
     assert expected.split(":")[0] in report.failure_message()
 
 
-def test_all_violations_reported_together(churn_raw, churn_schema):
+def test_all_violations_reported_together(tmp_path, churn_raw, churn_schema):
     bad = churn_raw.copy()
     bad.loc[0, "age"] = "old"
     bad.loc[1, "region"] = "mars"
-    _, report = validate_frame(bad, churn_schema)
-    assert len(report.violations) == 2
+    _, report = validate_frame(bad, churn_schema, tmp_path)
+    (verdict,) = report.objects
+    assert [v.reason for v in verdict.violations] == [
+        "non_numeric_values",
+        "values_outside_categories",
+    ]
 
 
-def test_files_missing_header_column_and_no_files(tmp_path, churn_raw, churn_schema):
-    _, report = validate_files([], churn_schema)
-    assert report.violations == ["no data files (.csv or .csv.gz) in the input"]
+def test_no_objects_and_a_missing_header_column(tmp_path, churn_raw, churn_schema):
+    report = validate_objects([], churn_schema, ReadLimits(), tmp_path / "out")
+    assert report.violations == ["no data objects (.csv, .csv.gz or .parquet) in the input"]
     path = tmp_path / "a.csv"
     churn_raw.drop(columns=["age"]).to_csv(path, index=False)
-    _, report = validate_files([("s3://data/incoming/a.csv", path)], churn_schema)
-    assert report.violations == ["file s3://data/incoming/a.csv: missing column(s) age"]
+    report = validate_objects(
+        [(ObjectRef("incoming/a.csv"), path)], churn_schema, ReadLimits(), tmp_path / "out"
+    )
+    assert report.violations[0] == "incoming/a.csv: missing column(s) age"
