@@ -27,24 +27,10 @@ from infra.config_checks import aws_problems, raw_aws_problems
 from infra.names import PhysicalNames
 from infra.schedules import schedule_problem
 from pipelines.limits import DEFAULT_LIMITS
+from pipelines.metrics import METRICS, SHARE_METRICS
 from pipelines.model_spec import ModelSpec
 from pipelines.schema import DatasetSchema, dataset_problems
 from pipelines.steps.condition import Gate
-
-# Metrics the Evaluate step reports, and which way is better.
-METRIC_DIRECTIONS: dict[str, dict[str, bool]] = {
-    "classification": {
-        "accuracy": True,
-        "f1": True,
-        "roc_auc": True,
-        "precision": True,
-        "recall": True,
-    },
-    "regression": {"r2": True, "rmse": False, "mae": False},
-}
-# Metrics that are shares (0 to 1); the others are errors in the target's units (above 0).
-# r2 may be negative, but a negative threshold would accept a model worse than the mean.
-SHARE_METRICS = frozenset({"accuracy", "f1", "roc_auc", "precision", "recall", "r2"})
 
 
 class ConfigError(ValueError):
@@ -312,7 +298,7 @@ class StackConfig(_Strict):
         the features add to the stack against AWS's limits."""
         problems = metric_problems(self.dataset.problem_type, self.metric.name)
         problems += columns_problems(self.dataset.columns)
-        known = METRIC_DIRECTIONS[self.dataset.problem_type]
+        known = METRICS[self.dataset.problem_type]
         quality = self.model_quality
         if quality.metric is not None and quality.metric not in known:
             problems.append(
@@ -363,11 +349,11 @@ class StackConfig(_Strict):
 
     @property
     def model_quality_greater_is_better(self) -> bool:
-        return METRIC_DIRECTIONS[self.dataset.problem_type][self.model_quality_metric]
+        return METRICS[self.dataset.problem_type][self.model_quality_metric]
 
     @property
     def metric_greater_is_better(self) -> bool:
-        return METRIC_DIRECTIONS[self.dataset.problem_type][self.metric.name]
+        return METRICS[self.dataset.problem_type][self.metric.name]
 
 
 def columns_problems(columns: tuple[str, ...]) -> list[str]:
@@ -387,7 +373,7 @@ def columns_problems(columns: tuple[str, ...]) -> list[str]:
 def metric_problems(problem_type: object, metric_name: object) -> list[str]:
     """The metric against the problem type; plain values, so a config whose dataset does not
     validate still gets this check (`parse_config`)."""
-    known = METRIC_DIRECTIONS.get(problem_type) if isinstance(problem_type, str) else None
+    known = METRICS.get(problem_type) if isinstance(problem_type, str) else None
     if known is None or not isinstance(metric_name, str) or metric_name in known:
         return []
     return [

@@ -14,6 +14,11 @@ from dataclasses import dataclass
 
 from pipelines.metric_names import feature_token
 
+# The data bucket's layout (docs/contracts.md, "S3 layout").
+INCOMING_PREFIX = "incoming/"
+QUARANTINE_PREFIX = "quarantine/"
+GROUND_TRUTH_PREFIX = "ground-truth/"  # labels users upload: ground-truth/<endpoint>/yyyy/mm/dd/hh/
+CAPTURE_PREFIX = "capture/"
 # The four Lambdas of the loop, by package name under functions/.
 FUNCTIONS = ("data_arrival", "pipeline_events", "deploy", "drift_retrain")
 # One EventBridge rule per arrow of the loop, plus the two schedules.

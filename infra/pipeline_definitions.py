@@ -15,7 +15,7 @@ from constructs import Construct
 
 from infra.assets import BUILD_DIR, REPO_ROOT
 from infra.config import StackConfig
-from infra.constructs.data_storage import QUARANTINE_PREFIX
+from infra.contracts import monitoring_pipeline_settings, training_pipeline_settings
 
 SKLEARN_IMAGE_VERSION = "1.9-0"
 SKLEARN_IMAGE_REPOSITORY = "sagemaker-scikit-learn"
@@ -67,44 +67,9 @@ def build_pipeline_artifacts(config: StackConfig, build_dir: Path = BUILD_DIR) -
     # Imported here so that `infra.config` stays importable without the SDK's start-up cost.
     from pipelines import bundle, monitoring, training
 
-    names = config.names
-    training_definition = training.build_training_definition(
-        training.TrainingPipelineSettings(
-            pipeline_name=names.training_pipeline,
-            dataset=config.dataset,
-            metric_name=config.metric.name,
-            greater_is_better=config.metric_greater_is_better,
-            metric_threshold=config.metric.threshold,
-            tolerance=config.metric.tolerance,
-            approval_status="Approved"
-            if config.approval_mode == "automatic"
-            else "PendingManualApproval",
-            processing_instance_type=config.compute.processing_instance_type,
-            processing_instance_count=config.compute.processing_instance_count,
-            training_instance_type=config.compute.training_instance_type,
-            training_instance_count=config.compute.training_instance_count,
-            inference_instance_types=[config.compute.inference_instance_type],
-            model=config.model,
-            metric_gate=config.metric.gate,
-            metric_confidence=config.metric.confidence,
-            max_decompression_ratio=config.data.max_decompression_ratio,
-            max_uncompressed_mb=config.data.max_uncompressed_mb,
-            quarantine_prefix=QUARANTINE_PREFIX,
-        )
-    )
+    training_definition = training.build_training_definition(training_pipeline_settings(config))
     monitoring_definition = monitoring.build_monitoring_definition(
-        monitoring.MonitoringPipelineSettings(
-            pipeline_name=names.monitoring_pipeline,
-            dataset=config.dataset,
-            default_threshold=config.drift.default_threshold,
-            drift_confidence=config.drift.confidence,
-            min_window_rows=config.drift.min_window_rows,
-            processing_instance_type=config.compute.processing_instance_type,
-            model_quality_metric=config.model_quality_metric,
-            lookback_hours=config.model_quality.lookback_hours,
-            min_labelled_rows=config.model_quality.min_labelled_rows,
-            data_quality_min_rows=config.data_quality.min_rows,
-        )
+        monitoring_pipeline_settings(config)
     )
     entry_point = config.model.entry_point
     bundle_path = bundle.build_code_bundle(

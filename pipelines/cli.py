@@ -1,25 +1,33 @@
-"""`python -m pipelines.training|monitoring`: print a definition for a project config."""
+"""`python -m pipelines.training|monitoring`: print a definition for a project config.
+
+The config is read and checked as `cdk synth` reads it (infra/config.py, no CDK needed), and
+mapped onto the pipeline settings by the same functions (infra/contracts.py), so the printed
+definition is the one the stack deploys.
+"""
 
 from __future__ import annotations
 
 import argparse
 import json
-from collections.abc import Callable, Mapping
+import sys
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+
+from infra.config import ConfigError, StackConfig, load_config
 
 DEFAULT_CONFIG = Path(__file__).resolve().parents[1] / "config" / "dev.json"
 
 
-def print_definition(
-    build: Callable[[Mapping[str, Any]], str], argv: list[str] | None = None
-) -> None:
+def print_definition(build: Callable[[StackConfig], str], argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description="Print the pipeline definition JSON.")
     parser.add_argument("--config", type=Path, default=DEFAULT_CONFIG)
     parser.add_argument("--pretty", action="store_true", help="indented, for reading")
     args = parser.parse_args(argv)
-    # Plain JSON on purpose: the infra package (and CDK) is not needed to see a definition.
-    definition = build(json.loads(args.config.read_text(encoding="utf-8")))
+    try:
+        config = load_config(args.config)
+    except ConfigError as error:
+        sys.exit(f"error: {error}")
+    definition = build(config)
     print(
         json.dumps(json.loads(definition), indent=2, sort_keys=True) if args.pretty else definition
     )

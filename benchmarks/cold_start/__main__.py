@@ -1,15 +1,16 @@
 """python -m benchmarks.cold_start [--repeat N]
 
 Each measurement is a fresh interpreter that imports one handler module (what Lambda's init
-does) with the function's environment from a fixed dict; the baseline, in the same run, is
-`import boto3; boto3.client("s3")`. Prints the median wall time of each and its ratio to the
-baseline. Target: every handler <= 1.5x. Tracing is left enabled, as deployed (the X-Ray SDK
-import is part of a real cold start).
+does) with the environment the stack gives that function (infra/contracts.py); the baseline, in
+the same run, is `import boto3; boto3.client("s3")`. Prints the median wall time of each and its
+ratio to the baseline. Target: every handler <= 1.5x. Tracing is left enabled, as deployed (the
+X-Ray SDK import is part of a real cold start).
 """
 
 from __future__ import annotations
 
 import argparse
+import functools
 import os
 import statistics
 import subprocess
@@ -21,56 +22,39 @@ TARGET = 1.5
 HANDLERS = ("data_arrival", "pipeline_events", "deploy", "drift_retrain")
 BASELINE = 'import boto3; boto3.client("s3")'
 
-_PREFIX = "mlops-dev"
-# Lambda's reserved runtime variables come first: libraries read them to know they run in Lambda
-# (the X-Ray SDK, for one, skips its centralized sampler and its two botocore clients when
-# LAMBDA_TASK_ROOT is set), so leaving them out would time a cold start no function has.
-RUNTIME_ENV = {
-    "LAMBDA_TASK_ROOT": str(ROOT),
-    "LAMBDA_RUNTIME_DIR": str(ROOT),
-    "AWS_EXECUTION_ENV": "AWS_Lambda_python3.14",
-    "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": "256",
-    "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST",
-    "AWS_LAMBDA_INITIALIZATION_TYPE": "on-demand",
-    "AWS_LAMBDA_LOG_GROUP_NAME": f"/aws/lambda/{_PREFIX}-bench",
-}
-ENV = {
-    **RUNTIME_ENV,
-    "AWS_DEFAULT_REGION": "us-east-1",
-    "AWS_REGION": "us-east-1",
-    "AWS_ACCESS_KEY_ID": "bench",
-    "AWS_SECRET_ACCESS_KEY": "bench",
-    "AWS_LAMBDA_FUNCTION_NAME": f"{_PREFIX}-bench",
-    "POWERTOOLS_SERVICE_NAME": f"{_PREFIX}-bench",
-    "POWERTOOLS_METRICS_NAMESPACE": f"{_PREFIX}/Functions",
-    "POWERTOOLS_LOG_LEVEL": "INFO",
-    "STATE_TABLE": f"{_PREFIX}-state",
-    "TOPIC_ARN": f"arn:aws:sns:us-east-1:123456789012:{_PREFIX}-notifications",
-    "DATA_BUCKET": f"{_PREFIX}-data",
-    "ARTIFACTS_BUCKET": f"{_PREFIX}-artifacts",
-    "INCOMING_PREFIX": "incoming/",
-    "QUARANTINE_PREFIX": "quarantine/",
-    "TRAINING_PIPELINE_NAME": f"{_PREFIX}-training",
-    "SCHEMA_COLUMNS": '["a", "b", "target"]',
-    "ALLOWED_EXTENSIONS": '[".csv"]',
-    "ALLOW_GZIP": "true",
-    "MAX_OBJECT_BYTES": "1073741824",
-    "IDEMPOTENCY_TTL_SECONDS": "86400",
-    "MODEL_PACKAGE_GROUP_NAME": f"{_PREFIX}-models",
-    "ENDPOINT_NAME": f"{_PREFIX}-endpoint",
-    "MODEL_ROLE_ARN": "arn:aws:iam::123456789012:role/bench",
-    "INFERENCE_INSTANCE_TYPE": "ml.t2.medium",
-    "INFERENCE_INSTANCE_COUNT": "1",
-    "CAPTURE_S3_URI": f"s3://{_PREFIX}-data/capture/{_PREFIX}-endpoint",
-    "CAPTURE_SAMPLING_PERCENT": "100",
-    "CAPTURE_KMS_KEY_ARN": "",
-    "CANARY_PERCENT": "10",
-    "CANARY_WAIT_SECONDS": "300",
-    "ROLLBACK_ALARM_NAMES": f'["{_PREFIX}-endpoint-5xx"]',
-    "DRIFT_ALARM_NAMES": f'["{_PREFIX}-drift-score", "{_PREFIX}-drift-a"]',
-    "RETRAIN_COOLDOWN_SECONDS": "21600",
-    "RETRAIN_DAILY_CAP": "3",
-}
+_CONFIG = ROOT / "config" / "dev.json"
+_ACCOUNT, _REGION = "123456789012", "us-east-1"
+
+
+@functools.cache
+def function_env(name: str) -> dict[str, str]:
+    """What Lambda gives the deployed function `name`: its reserved runtime variables, then
+    the environment the stack produces for it (infra/contracts.py).
+
+    The runtime variables matter: libraries read them to know they run in Lambda (the X-Ray SDK,
+    for one, skips its centralized sampler and its two botocore clients when LAMBDA_TASK_ROOT is
+    set), so leaving them out would time a cold start no function has."""
+    from infra.config import load_config
+    from infra.contracts import settings_in_account
+
+    config = load_config(_CONFIG)
+    function_name = config.names.function(name)
+    return {
+        "LAMBDA_TASK_ROOT": str(ROOT),
+        "LAMBDA_RUNTIME_DIR": str(ROOT),
+        "AWS_EXECUTION_ENV": "AWS_Lambda_python3.14",
+        "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": "256",
+        "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST",
+        "AWS_LAMBDA_INITIALIZATION_TYPE": "on-demand",
+        "AWS_LAMBDA_LOG_GROUP_NAME": config.names.log_group(name),
+        "AWS_LAMBDA_FUNCTION_NAME": function_name,
+        "AWS_DEFAULT_REGION": _REGION,
+        "AWS_REGION": _REGION,
+        "AWS_ACCESS_KEY_ID": "bench",
+        "AWS_SECRET_ACCESS_KEY": "bench",
+        **settings_in_account(config, account=_ACCOUNT, region=_REGION)[name].to_env(),
+    }
+
 
 _TIMED = """
 import time
@@ -80,9 +64,9 @@ print(time.perf_counter() - _t)
 """
 
 
-def run_as_lambda(code: str) -> str:
-    """The last line code prints, run in a fresh interpreter with the function's environment."""
-    env = {"PATH": os.environ.get("PATH", ""), "PYTHONPATH": str(ROOT), **ENV}
+def run_as_lambda(code: str, function: str = "deploy") -> str:
+    """The last line code prints, run in a fresh interpreter with `function`'s environment."""
+    env = {"PATH": os.environ.get("PATH", ""), "PYTHONPATH": str(ROOT), **function_env(function)}
     out = subprocess.run(
         [sys.executable, "-c", code],
         env=env,
@@ -94,13 +78,13 @@ def run_as_lambda(code: str) -> str:
     return out.stdout.strip().splitlines()[-1]
 
 
-def _once(code: str) -> float:
-    return float(run_as_lambda(_TIMED.format(code=code)))
+def _once(code: str, function: str) -> float:
+    return float(run_as_lambda(_TIMED.format(code=code), function))
 
 
-def measure(code: str, repeat: int) -> float:
-    _once(code)  # warm the OS page cache and __pycache__, like a provisioned runtime image
-    return statistics.median(_once(code) for _ in range(repeat))
+def measure(code: str, repeat: int, function: str = "deploy") -> float:
+    _once(code, function)  # warm the OS page cache and __pycache__, like a provisioned image
+    return statistics.median(_once(code, function) for _ in range(repeat))
 
 
 def main() -> int:
@@ -112,7 +96,7 @@ def main() -> int:
     print(f"{'baseline: boto3.client(s3)':<40} {baseline * 1000:>10.1f} {1.0:>11.2f}")
     worst = 0.0
     for name in HANDLERS:
-        seconds = measure(f"import functions.{name}.handler", args.repeat)
+        seconds = measure(f"import functions.{name}.handler", args.repeat, name)
         ratio = seconds / baseline
         worst = max(worst, ratio)
         print(f"{'functions.' + name + '.handler':<40} {seconds * 1000:>10.1f} {ratio:>11.2f}")

@@ -1,4 +1,5 @@
-"""Typed settings read from the Lambda environment (names from docs/contracts.md).
+"""Each function's environment contract: one typed model per function, written by the stack
+(`to_env()`, from `infra/contracts.py`) and read back by the same model in the handler.
 
 Each function validates its settings once, on its first invocation, through `settings_for`; a
 missing or invalid variable fails that invocation with an error that names the variable instead of
@@ -9,38 +10,86 @@ does not depend on the environment of whoever imported it first.
 from __future__ import annotations
 
 import functools
+import json
 import os
 from collections.abc import Mapping
-from typing import Annotated, TypeVar
+from typing import Annotated, Any, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, Json, ValidationError
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
 
 NonEmpty = Annotated[str, Field(min_length=1)]
 Positive = Annotated[int, Field(gt=0)]
+
+
+def _from_json(value: Any) -> Any:
+    """A list variable is JSON text in the environment, a list when the stack builds it."""
+    return json.loads(value) if isinstance(value, str | bytes) else value
+
+
+JsonList = Annotated[tuple[NonEmpty, ...], BeforeValidator(_from_json)]
+# Marks a variable the stack leaves unset: a safe default an operator may override.
+TUNABLE = {"tunable": True}
 
 
 class SettingsError(RuntimeError):
     """Raised at cold start when the function's environment is incomplete or invalid."""
 
 
-class _Settings(BaseModel):
+class FunctionSettings(BaseModel):
     # Fields are declared by their environment variable name (alias) so errors name the variable.
     model_config = ConfigDict(frozen=True, populate_by_name=True, extra="ignore")
 
+    # Read by Powertools itself (Logger, Tracer, Metrics); declared so the stack sets them from
+    # here and a function without its metrics namespace fails naming it.
+    powertools_service_name: NonEmpty = Field(alias="POWERTOOLS_SERVICE_NAME")
+    powertools_metrics_namespace: NonEmpty = Field(alias="POWERTOOLS_METRICS_NAMESPACE")
+    powertools_log_level: NonEmpty = Field(alias="POWERTOOLS_LOG_LEVEL", default="INFO")
     state_table: NonEmpty = Field(alias="STATE_TABLE")
     topic_arn: NonEmpty = Field(alias="TOPIC_ARN")
 
+    @classmethod
+    def variables(cls, *, tunable: bool | None = None) -> list[str]:
+        """The variables this model reads; only the tunable ones, or only the others."""
+        return [
+            field.alias or name
+            for name, field in cls.model_fields.items()
+            if tunable is None or _is_tunable(field.json_schema_extra) == tunable
+        ]
 
-class _TrainingSettings(_Settings):
+    def to_env(self) -> dict[str, str]:
+        """The Lambda environment that reads back as this model: every variable but the
+        tunable ones, lists as JSON, booleans as `true`/`false`."""
+        return {
+            field.alias or name: _env_value(getattr(self, name))
+            for name, field in type(self).model_fields.items()
+            if not _is_tunable(field.json_schema_extra)
+        }
+
+
+def _is_tunable(extra: Any) -> bool:
+    return isinstance(extra, dict) and bool(extra.get("tunable"))
+
+
+def _env_value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, tuple | list):
+        return json.dumps(list(value))
+    return str(value)
+
+
+class _TrainingSettings(FunctionSettings):
     """What every function that may start the training pipeline needs."""
 
     training_pipeline_name: NonEmpty = Field(alias="TRAINING_PIPELINE_NAME")
     data_bucket: NonEmpty = Field(alias="DATA_BUCKET")
     artifacts_bucket: NonEmpty = Field(alias="ARTIFACTS_BUCKET")
     incoming_prefix: NonEmpty = Field(alias="INCOMING_PREFIX", default="incoming/")
-    # Not in the contract table: optional, with safe defaults. A guard older than this never
-    # blocks a new run, even when SageMaker cannot be asked about the guarded execution.
-    guard_max_age_seconds: Positive = Field(alias="GUARD_MAX_AGE_SECONDS", default=172_800)
+    # A guard older than this never blocks a new run, even when SageMaker cannot be asked
+    # about the guarded execution.
+    guard_max_age_seconds: Positive = Field(
+        alias="GUARD_MAX_AGE_SECONDS", default=172_800, json_schema_extra=TUNABLE
+    )
 
     @property
     def input_data_uri(self) -> str:
@@ -49,8 +98,8 @@ class _TrainingSettings(_Settings):
 
 class DataArrivalSettings(_TrainingSettings):
     quarantine_prefix: NonEmpty = Field(alias="QUARANTINE_PREFIX", default="quarantine/")
-    schema_columns: Json[list[NonEmpty]] = Field(alias="SCHEMA_COLUMNS")
-    allowed_extensions: Json[list[NonEmpty]] = Field(alias="ALLOWED_EXTENSIONS")
+    schema_columns: JsonList = Field(alias="SCHEMA_COLUMNS")
+    allowed_extensions: JsonList = Field(alias="ALLOWED_EXTENSIONS")
     allow_gzip: bool = Field(alias="ALLOW_GZIP", default=False)
     max_object_bytes: Positive = Field(alias="MAX_OBJECT_BYTES")
     # What a gzip object may expand to: both bounds hold (data.max_uncompressed_mb and
@@ -66,12 +115,12 @@ class PipelineEventsSettings(_TrainingSettings):
 
 class DriftRetrainSettings(_TrainingSettings):
     # Exact names: a prefix would also match other alarms, such as this function's own errors.
-    drift_alarm_names: Json[frozenset[NonEmpty]] = Field(alias="DRIFT_ALARM_NAMES")
+    drift_alarm_names: JsonList = Field(alias="DRIFT_ALARM_NAMES")
     retrain_cooldown_seconds: Annotated[int, Field(ge=0)] = Field(alias="RETRAIN_COOLDOWN_SECONDS")
     retrain_daily_cap: Annotated[int, Field(ge=0)] = Field(alias="RETRAIN_DAILY_CAP")
 
 
-class DeploySettings(_Settings):
+class DeploySettings(FunctionSettings):
     model_package_group_name: NonEmpty = Field(alias="MODEL_PACKAGE_GROUP_NAME")
     endpoint_name: NonEmpty = Field(alias="ENDPOINT_NAME")
     model_role_arn: NonEmpty = Field(alias="MODEL_ROLE_ARN")
@@ -87,23 +136,22 @@ class DeploySettings(_Settings):
     canary_wait_seconds: Annotated[int, Field(ge=0, le=3600)] = Field(
         alias="CANARY_WAIT_SECONDS", default=300
     )
-    rollback_alarm_names: Json[list[NonEmpty]] = Field(alias="ROLLBACK_ALARM_NAMES")
-    # Optional: SageMaker's own bounds; the execution timeout is computed from the waits.
+    rollback_alarm_names: JsonList = Field(alias="ROLLBACK_ALARM_NAMES")
+    # SageMaker's own bounds; the execution timeout is computed from the waits.
     termination_wait_seconds: Annotated[int, Field(ge=0, le=3600)] = Field(
-        alias="TERMINATION_WAIT_SECONDS", default=300
+        alias="TERMINATION_WAIT_SECONDS", default=300, json_schema_extra=TUNABLE
     )
     monitoring_pipeline_name: NonEmpty = Field(alias="MONITORING_PIPELINE_NAME")
 
 
-S = TypeVar("S", bound=_Settings)
+S = TypeVar("S", bound=FunctionSettings)
 
 
 def load_settings(model: type[S], environ: Mapping[str, str] | None = None) -> S:
     """Validate `model` from the environment; raise SettingsError naming each bad variable."""
     env = os.environ if environ is None else environ
-    names = [field.alias or name for name, field in model.model_fields.items()]
     try:
-        return model.model_validate({name: env[name] for name in names if name in env})
+        return model.model_validate({name: env[name] for name in model.variables() if name in env})
     except ValidationError as exc:
         problems = "; ".join(
             f"{'.'.join(str(part) for part in err['loc'])}: {err['msg']}" for err in exc.errors()

@@ -16,11 +16,15 @@ CopyObject needs s3:GetObject on the source and s3:PutObject on the target.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 
+from aws_cdk import Stack
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
+
+from infra.names import PhysicalNames
 
 READ = ("s3:GetObject",)
 READ_VERSIONS = ("s3:GetObject", "s3:GetObjectVersion")
@@ -66,3 +70,35 @@ def key_use(key: kms.IKey, actions: Sequence[str] = KEY_USE) -> iam.PolicyStatem
 def allow(grantee: iam.IGrantable, *statements: iam.PolicyStatement) -> None:
     for statement in statements:
         grantee.grant_principal.add_to_principal_policy(statement)
+
+
+@dataclass(frozen=True)
+class SageMakerArns:
+    """ARNs of the SageMaker resources the functions act on, all named after the stack's."""
+
+    base: str
+    names: PhysicalNames
+
+    @classmethod
+    def of(cls, stack: Stack, names: PhysicalNames) -> SageMakerArns:
+        return cls(f"arn:{stack.partition}:sagemaker:{stack.region}:{stack.account}", names)
+
+    @property
+    def packages(self) -> str:
+        return f"{self.base}:model-package/{self.names.model_group}/*"
+
+    @property
+    def models(self) -> str:
+        return f"{self.base}:model/{self.names.endpoint}-*"
+
+    @property
+    def endpoint_configs(self) -> str:
+        return f"{self.base}:endpoint-config/{self.names.endpoint}-*"
+
+    @property
+    def endpoint(self) -> str:
+        return f"{self.base}:endpoint/{self.names.endpoint}"
+
+    @staticmethod
+    def executions(pipeline_arn: str) -> str:
+        return f"{pipeline_arn}/execution/*"

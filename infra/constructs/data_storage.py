@@ -8,12 +8,7 @@ from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
-from infra.names import PhysicalNames
-
-INCOMING_PREFIX = "incoming/"
-QUARANTINE_PREFIX = "quarantine/"
-CAPTURE_PREFIX = "capture/"
-GROUND_TRUTH_PREFIX = "ground-truth/"  # labels users upload: ground-truth/<endpoint>/yyyy/mm/dd/hh/
+from infra.names import CAPTURE_PREFIX, QUARANTINE_PREFIX, PhysicalNames
 
 
 class DataStorage(Construct):

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass, field
 
 import jsii
-from aws_cdk import Acknowledgment, Duration, RemovalPolicy, Validations
+from aws_cdk import Acknowledgment, Duration, RemovalPolicy, Stack, Validations
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
@@ -13,14 +14,21 @@ from aws_cdk import aws_logs as logs
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
+from functions.shared.settings import FunctionSettings
 from infra.constructs import access
-from infra.constructs.nag import acknowledge
+from infra.constructs.nag import acknowledge, resources
 from infra.names import PhysicalNames
 
 # infra/assets.py vendors the handlers' dependencies for exactly this runtime and architecture.
 RUNTIME = lambda_.Runtime.PYTHON_3_14
 ARCHITECTURE = lambda_.Architecture.X86_64
 DEFAULT_TIMEOUT = Duration.seconds(60)
+# Why the functions' grants name resources with a wildcard.
+RUN_TIME_KEYS = (
+    "Object keys under one prefix of this stack's buckets, pipeline executions of the "
+    "training pipeline, versions of this model package group, and models/endpoint "
+    "configs named after this endpoint: ids and keys that are only known at run time."
+)
 
 
 class FailureQueue(Construct):
@@ -74,13 +82,26 @@ class FailureDestination:
         return lambda_.DestinationConfig(destination=self._queue.queue_arn)
 
 
+@dataclass(frozen=True, kw_only=True)
+class FunctionPlatform:
+    """What every function of the loop shares: its code package, failure queue, key and names."""
+
+    names: PhysicalNames
+    code: lambda_.Code
+    failure_queue: sqs.IQueue
+    key: kms.IKey
+    # Reserved concurrency per function name; the others scale freely (FunctionsConfig).
+    reserved: Mapping[str, int] = field(default_factory=dict)
+
+
 class LoopFunction(Construct):
     """A Python Lambda from `functions/<name>/handler.py` with X-Ray and a DLQ; `code` carries
-    Powertools and the other dependencies (infra/assets.py).
+    Powertools and the other dependencies (infra/assets.py). Its environment is its settings
+    model's (`settings.to_env()`), which the handler reads back.
 
     EventBridge invokes asynchronously: Lambda retries twice, then the event and its error go to
     the failure queue, so nothing is dropped silently. Its role gets the key's use (the table,
-    topic, failure queue and buckets are all encrypted with it); the stack grants the rest.
+    topic, failure queue and buckets are all encrypted with it); `grant` adds the rest.
     """
 
     def __init__(
@@ -88,18 +109,15 @@ class LoopFunction(Construct):
         scope: Construct,
         construct_id: str,
         *,
-        names: PhysicalNames,
+        platform: FunctionPlatform,
         name: str,
         description: str,
-        code: lambda_.Code,
-        environment: Mapping[str, str],
-        failure_queue: sqs.IQueue,
-        key: kms.IKey,
+        settings: FunctionSettings,
         timeout: Duration = DEFAULT_TIMEOUT,
         memory_size: int = 256,
-        reserved_concurrency: int | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
+        names, key = platform.names, platform.key
         function_name = names.function(name)
         log_group = logs.LogGroup(
             self,
@@ -117,21 +135,17 @@ class LoopFunction(Construct):
             runtime=RUNTIME,
             architecture=ARCHITECTURE,
             handler=f"functions.{name}.handler.lambda_handler",
-            code=code,
-            environment={
-                "POWERTOOLS_SERVICE_NAME": name,
-                "POWERTOOLS_METRICS_NAMESPACE": names.functions_namespace,
-                "POWERTOOLS_LOG_LEVEL": "INFO",
-                **environment,
-            },
+            code=platform.code,
+            environment=settings.to_env(),
             timeout=timeout,
             memory_size=memory_size,
             tracing=lambda_.Tracing.ACTIVE,
             log_group=log_group,
-            reserved_concurrent_executions=reserved_concurrency,
+            # Off unless the config reserves it (a new account cannot): see FunctionsConfig.
+            reserved_concurrent_executions=platform.reserved.get(name),
             retry_attempts=2,
             max_event_age=Duration.hours(6),
-            on_failure=FailureDestination(failure_queue),
+            on_failure=FailureDestination(platform.failure_queue),
         )
         access.allow(self.function, access.key_use(key))
         self.function_name = function_name
@@ -154,3 +168,17 @@ class LoopFunction(Construct):
             "registry.",
             ["Resource::*"],
         )
+
+    def grant(self, *statements: iam.PolicyStatement, reason: str = RUN_TIME_KEYS) -> None:
+        """Add `statements` to the function's role, and acknowledge each wildcard resource in
+        them (cdk-nag's AwsSolutions-IAM5) for `reason`: the grants are the one list."""
+        access.allow(self.function, *statements)
+        stack = Stack.of(self)
+        wildcards = dict.fromkeys(
+            finding
+            for statement in statements
+            for finding in resources(stack, *statement.resources)
+            if "*" in finding and finding != "Resource::*"
+        )
+        if wildcards:
+            acknowledge(self.function, "AwsSolutions-IAM5", reason, wildcards)

@@ -20,10 +20,9 @@ from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
 from infra.constructs import access
-from infra.constructs.data_storage import CAPTURE_PREFIX
 from infra.constructs.nag import acknowledge, resources
 from infra.constructs.training import SKLEARN_REPOSITORY_ARN, image_pull_statements
-from infra.names import PhysicalNames
+from infra.names import CAPTURE_PREFIX, PhysicalNames
 
 # Where the training step's model.tar.gz lands: pipelines/<execution id>/model/<job>/output/.
 MODEL_ARTIFACTS = "pipelines/*/model/*"

@@ -12,14 +12,14 @@ from aws_cdk import aws_sagemaker as sagemaker
 from constructs import Construct
 
 from infra.constructs import access
-from infra.constructs.data_storage import (
+from infra.constructs.nag import acknowledge, resources
+from infra.names import (
     CAPTURE_PREFIX,
     GROUND_TRUTH_PREFIX,
     INCOMING_PREFIX,
     QUARANTINE_PREFIX,
+    PhysicalNames,
 )
-from infra.constructs.nag import acknowledge, resources
-from infra.names import PhysicalNames
 
 
 class SageMakerExecutionRole(Construct):

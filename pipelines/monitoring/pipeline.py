@@ -47,7 +47,7 @@ def build_pipeline(settings: MonitoringPipelineSettings) -> Pipeline:
         "--confidence", repr(settings.drift_confidence),
         "--min-window-rows", str(settings.min_window_rows),
         "--endpoint-name", "${EndpointName}",
-        "--capture-uri", "s3://${DataBucket}/capture/${EndpointName}/",
+        "--capture-uri", f"s3://${{DataBucket}}/{settings.capture_prefix}${{EndpointName}}/",
         "--live-record-uri", "s3://${ArtifactsBucket}/live/${EndpointName}.json",
         "--namespace", "${MetricsNamespace}",
         "--window-minutes", window.to_string(),
@@ -59,7 +59,8 @@ def build_pipeline(settings: MonitoringPipelineSettings) -> Pipeline:
     ]  # fmt: skip
     if settings.model_quality_metric:
         args += [
-            "--ground-truth-uri", "s3://${DataBucket}/ground-truth/${EndpointName}/",
+            "--ground-truth-uri",
+            f"s3://${{DataBucket}}/{settings.ground_truth_prefix}${{EndpointName}}/",
             "--metric", settings.model_quality_metric,
             "--lookback-hours", str(settings.lookback_hours),
             "--min-labelled-rows", str(settings.min_labelled_rows),

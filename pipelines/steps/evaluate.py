@@ -18,14 +18,14 @@ import numpy as np
 import pandas as pd
 from sklearn import metrics as skm
 
+from pipelines.metrics import greater_is_better, metrics_for
 from pipelines.schema import DatasetSchema
 from pipelines.steps import inference, resampled_scores
 from pipelines.steps.condition import Gate, compare_with_live, decide_condition, gate_value
 from pipelines.steps.prediction_drift import prediction_baseline
 
-CLASSIFICATION_METRICS = ("roc_auc", "accuracy", "f1", "precision", "recall", "log_loss")
-REGRESSION_METRICS = ("rmse", "mae", "mse", "r2")
-LOWER_IS_BETTER = frozenset({"log_loss", "rmse", "mae", "mse"})
+CLASSIFICATION_METRICS = metrics_for("classification")
+REGRESSION_METRICS = metrics_for("regression")
 # JsonGet paths the training pipeline's Condition reads.
 OBJECTIVE_VALUE_PATH = "objective.value"
 OBJECTIVE_REGRESSION_PATH = "objective.regression_vs_live"
@@ -34,10 +34,6 @@ _BOOTSTRAP_ROUNDS = 20  # the standard deviations of every metric, for the regis
 # The configured metric's interval: percentiles of 1000 resamples move by about 0.003 of a share
 # metric between seeds on 200 rows, well under the intervals themselves (about 0.1 there).
 INTERVAL_RESAMPLES = 1000
-
-
-def greater_is_better(metric: str) -> bool:
-    return metric not in LOWER_IS_BETTER
 
 
 def check_metric(metric: str, schema: DatasetSchema) -> None:

@@ -29,7 +29,6 @@ from datetime import datetime
 
 import pandas as pd
 
-GROUND_TRUTH_PREFIX = "ground-truth/"
 ACTUAL = "actual"
 _ERROR_SAMPLES = 5
 

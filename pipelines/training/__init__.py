@@ -9,7 +9,7 @@ the `${Name}` placeholders in PLACEHOLDERS, for the CDK stack's Fn::Sub.
 # First: sdk sets the environment the SageMaker SDK needs at import (region, offline switches),
 # and the package's __init__ runs before any of its modules import sagemaker.
 from pipelines import sdk  # noqa: F401, I001
-from pipelines.settings import TrainingPipelineSettings, training_settings_from_config
+from pipelines.settings import TrainingPipelineSettings
 from pipelines.training.pipeline import PLACEHOLDERS, build_pipeline, build_training_definition
 
 __all__ = [
@@ -17,5 +17,4 @@ __all__ = [
     "TrainingPipelineSettings",
     "build_pipeline",
     "build_training_definition",
-    "training_settings_from_config",
 ]

@@ -10,59 +10,12 @@ from pathlib import Path
 import pytest
 from aws_cdk.assertions import Match
 
+from infra.names import FUNCTIONS as FUNCTION_NAMES
+from infra.names import kebab
+
 REPO = Path(__file__).resolve().parents[2]
 
-FUNCTIONS = ("data-arrival", "pipeline-events", "deploy", "drift-retrain")
-COMMON_ENV = {
-    "POWERTOOLS_SERVICE_NAME",
-    "POWERTOOLS_METRICS_NAMESPACE",
-    "STATE_TABLE",
-    "TOPIC_ARN",
-    "ARTIFACTS_BUCKET",
-}
-# docs/contracts.md, "Lambda environment"
-CONTRACT_ENV = {
-    "data-arrival": {
-        "DATA_BUCKET",
-        "INCOMING_PREFIX",
-        "QUARANTINE_PREFIX",
-        "TRAINING_PIPELINE_NAME",
-        "SCHEMA_COLUMNS",
-        "ALLOWED_EXTENSIONS",
-        "ALLOW_GZIP",
-        "MAX_OBJECT_BYTES",
-        "MAX_UNCOMPRESSED_BYTES",
-        "MAX_DECOMPRESSION_RATIO",
-        "IDEMPOTENCY_TTL_SECONDS",
-    },
-    "pipeline-events": {
-        "TRAINING_PIPELINE_NAME",
-        "DATA_BUCKET",
-        "INCOMING_PREFIX",
-        "MODEL_PACKAGE_GROUP_NAME",
-    },
-    "deploy": {
-        "MODEL_PACKAGE_GROUP_NAME",
-        "ENDPOINT_NAME",
-        "MODEL_ROLE_ARN",
-        "INFERENCE_INSTANCE_TYPE",
-        "INFERENCE_INSTANCE_COUNT",
-        "CAPTURE_S3_URI",
-        "CAPTURE_SAMPLING_PERCENT",
-        "CAPTURE_KMS_KEY_ARN",
-        "CANARY_PERCENT",
-        "CANARY_WAIT_SECONDS",
-        "ROLLBACK_ALARM_NAMES",
-    },
-    "drift-retrain": {
-        "TRAINING_PIPELINE_NAME",
-        "DATA_BUCKET",
-        "INCOMING_PREFIX",
-        "DRIFT_ALARM_NAMES",
-        "RETRAIN_COOLDOWN_SECONDS",
-        "RETRAIN_DAILY_CAP",
-    },
-}
+FUNCTIONS = tuple(kebab(name) for name in FUNCTION_NAMES)
 
 
 def _function(dev, short_name: str) -> tuple[str, dict]:
@@ -104,14 +57,6 @@ def test_lambda_package_carries_the_pinned_powertools_built_for_the_runtime(dev)
     assert (asset / "aws_xray_sdk").is_dir() and (asset / "functions/deploy/handler.py").is_file()
     # The runtime's AWS SDK is used as is: a second copy would shadow it.
     assert not any((asset / name).exists() for name in ("boto3", "botocore", "s3transfer"))
-
-
-@pytest.mark.parametrize("name", FUNCTIONS)
-def test_function_environment_follows_the_contract(dev, name):
-    _, props = _function(dev, name)
-    env = props["Environment"]["Variables"]
-    missing = (COMMON_ENV | CONTRACT_ENV[name]) - env.keys()
-    assert not missing, f"{name} lacks {sorted(missing)}"
 
 
 def test_data_arrival_knows_the_schema_columns_and_limits(dev):

@@ -18,21 +18,37 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from infra.names import PhysicalNames
+from infra.config import load_config, parse_config
+from infra.contracts import settings_in_account
 
+REPO = Path(__file__).resolve().parents[2]
 REGION = "us-east-1"
 ACCOUNT = "123456789012"
-PREFIX = "mlops-dev"
-DATA_BUCKET = f"{PREFIX}-data-{ACCOUNT}-{REGION}"
-ARTIFACTS_BUCKET = f"{PREFIX}-artifacts-{ACCOUNT}-{REGION}"
-TABLE = f"{PREFIX}-state"
-PIPELINE = f"{PREFIX}-training"
-GROUP = f"{PREFIX}-models"
-ENDPOINT = f"{PREFIX}-endpoint"
-PIPELINE_ROLE_ARN = f"arn:aws:iam::{ACCOUNT}:role/{PREFIX}-sagemaker"
-MODEL_ROLE_ARN = f"arn:aws:iam::{ACCOUNT}:role/{PREFIX}-model"
-SCHEMA = ["tenure_months", "monthly_charges", "contract", "churned"]
 EVENTS = Path(__file__).resolve().parents[1] / "events"
+
+
+def _config():
+    """dev.json with three of its features: short CSV samples, the same contracts."""
+    raw = load_config(REPO / "config/dev.json").model_dump(mode="json", exclude_none=True)
+    keep = ("tenure_months", "monthly_charges", "contract")
+    raw["dataset"]["features"] = [f for f in raw["dataset"]["features"] if f["name"] in keep]
+    return parse_config(raw, source="integration fixtures")
+
+
+CONFIG = _config()
+NAMES = CONFIG.names
+# Every function's environment as the stack produces it in this account (infra/contracts.py).
+SETTINGS = settings_in_account(CONFIG, account=ACCOUNT, region=REGION)
+PREFIX = NAMES.prefix
+DATA_BUCKET = SETTINGS["data_arrival"].data_bucket
+ARTIFACTS_BUCKET = SETTINGS["data_arrival"].artifacts_bucket
+TABLE = NAMES.state_table
+PIPELINE = NAMES.training_pipeline
+GROUP = NAMES.model_group
+ENDPOINT = NAMES.endpoint
+PIPELINE_ROLE_ARN = f"arn:aws:iam::{ACCOUNT}:role/{NAMES.sagemaker_role}"
+MODEL_ROLE_ARN = SETTINGS["deploy"].model_role_arn
+SCHEMA = list(CONFIG.dataset.columns)
 
 ENV = {
     "AWS_ACCESS_KEY_ID": "testing",
@@ -42,39 +58,10 @@ ENV = {
     "AWS_DEFAULT_REGION": REGION,
     "AWS_REGION": REGION,
     "POWERTOOLS_TRACE_DISABLED": "1",
-    "POWERTOOLS_SERVICE_NAME": "mlops-test",
-    "POWERTOOLS_METRICS_NAMESPACE": f"{PREFIX}/Functions",
-    "POWERTOOLS_LOG_LEVEL": "INFO",
     "AWS_LAMBDA_FUNCTION_NAME": "mlops-dev-test",
-    "STATE_TABLE": TABLE,
-    "TOPIC_ARN": f"arn:aws:sns:{REGION}:{ACCOUNT}:{PREFIX}-notifications",
-    "DATA_BUCKET": DATA_BUCKET,
-    "ARTIFACTS_BUCKET": ARTIFACTS_BUCKET,
-    "INCOMING_PREFIX": "incoming/",
-    "QUARANTINE_PREFIX": "quarantine/",
-    "TRAINING_PIPELINE_NAME": PIPELINE,
-    "SCHEMA_COLUMNS": json.dumps(SCHEMA),
-    "ALLOWED_EXTENSIONS": json.dumps([".csv", ".parquet"]),
-    "ALLOW_GZIP": "true",
-    "MAX_OBJECT_BYTES": "1000000",
-    "IDEMPOTENCY_TTL_SECONDS": "3600",
-    "MODEL_PACKAGE_GROUP_NAME": GROUP,
-    "ENDPOINT_NAME": ENDPOINT,
-    "MODEL_ROLE_ARN": MODEL_ROLE_ARN,
-    "INFERENCE_INSTANCE_TYPE": "ml.t2.medium",
-    "INFERENCE_INSTANCE_COUNT": "1",
-    "CAPTURE_S3_URI": f"s3://{DATA_BUCKET}/capture/{ENDPOINT}",
-    "CAPTURE_SAMPLING_PERCENT": "100",
-    "CAPTURE_KMS_KEY_ARN": f"arn:aws:kms:{REGION}:{ACCOUNT}:key/1234abcd-12ab-34cd",
-    "CANARY_PERCENT": "10",
-    "CANARY_WAIT_SECONDS": "300",
-    "MONITORING_PIPELINE_NAME": f"{PREFIX}-monitoring",
-    "ROLLBACK_ALARM_NAMES": json.dumps(
-        [f"{PREFIX}-endpoint-5xx", f"{PREFIX}-endpoint-p99-latency"]
-    ),
-    "DRIFT_ALARM_NAMES": json.dumps(PhysicalNames(PREFIX).retrain_alarms(SCHEMA[:-1])),
-    "RETRAIN_COOLDOWN_SECONDS": "21600",
-    "RETRAIN_DAILY_CAP": "3",
+    # The four functions' variables agree wherever they share one, but for the service name.
+    **{k: v for settings in SETTINGS.values() for k, v in settings.to_env().items()},
+    "POWERTOOLS_SERVICE_NAME": "mlops-test",
 }
 # The functions' own environment, as Lambda sets it; each test starts with no settings cached.
 os.environ.update(ENV)

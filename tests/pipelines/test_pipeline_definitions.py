@@ -1,5 +1,6 @@
 """Both definitions: built offline (no socket opened, no credentials), identical on every build,
-equal to the reviewed snapshots. UPDATE_SNAPSHOTS=1 rewrites the snapshots."""
+equal to the reviewed snapshots, which are the definitions the synthesized stack deploys.
+UPDATE_SNAPSHOTS=1 rewrites the snapshots."""
 
 import json
 import os
@@ -22,11 +23,13 @@ def refuse(self, address, *a, **k):
     raise ConnectionRefusedError("network blocked by test")
 socket.socket.connect = refuse
 socket.socket.connect_ex = refuse
-config = json.load(open(sys.argv[1]))
+from pathlib import Path
+from infra.config import load_config
+from infra.contracts import monitoring_pipeline_settings, training_pipeline_settings
 from pipelines import monitoring, sdk, training
-t = [training.build_training_definition(training.training_settings_from_config(config))
-     for _ in range(2)]
-m = [monitoring.build_monitoring_definition(monitoring.monitoring_settings_from_config(config))
+config = load_config(Path(sys.argv[1]))
+t = [training.build_training_definition(training_pipeline_settings(config)) for _ in range(2)]
+m = [monitoring.build_monitoring_definition(monitoring_pipeline_settings(config))
      for _ in range(2)]
 json.dump({"training": t, "monitoring": m, "attempts": attempts,
            "bootstrap": sdk.PROCESSING_BOOTSTRAP,
@@ -70,6 +73,24 @@ def test_snapshot(built, name):
     if os.environ.get("UPDATE_SNAPSHOTS") == "1" or not path.exists():
         path.write_text(pretty)
     assert pretty == path.read_text()
+
+
+@pytest.mark.parametrize("name", ["training", "monitoring"])
+def test_snapshot_is_the_definition_the_stack_deploys(synthesize, name):
+    dev = synthesize("dev")
+    wanted = (
+        dev.config.names.training_pipeline
+        if name == "training"
+        else (dev.config.names.monitoring_pipeline)
+    )
+    (pipeline,) = [
+        r["Properties"]
+        for r in dev.resources("AWS::SageMaker::Pipeline").values()
+        if r["Properties"]["PipelineName"] == wanted
+    ]
+    body, _ = pipeline["PipelineDefinition"]["PipelineDefinitionBody"]["Fn::Sub"]
+    deployed = json.dumps(json.loads(body), indent=2, sort_keys=True) + "\n"
+    assert deployed == (SNAPSHOTS / f"{name}.json").read_text()
 
 
 @pytest.mark.parametrize("name", ["training", "monitoring"])

@@ -10,16 +10,18 @@ from pathlib import Path
 import pytest
 
 from emulator.pipeline_functions import Context, evaluate_condition
+from infra.config import load_config
+from infra.contracts import training_pipeline_settings
 from pipelines.model_spec import unpack_params
-from pipelines.training import build_training_definition, training_settings_from_config
+from pipelines.training import build_training_definition
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "custom_model" / "config.json"
 
 
 @pytest.fixture(scope="module")
 def steps() -> dict:
-    config = json.loads(EXAMPLE.read_text())
-    definition = json.loads(build_training_definition(training_settings_from_config(config)))
+    settings = training_pipeline_settings(load_config(EXAMPLE))
+    definition = json.loads(build_training_definition(settings))
     return {s["Name"]: s for s in definition["Steps"]}
 
 

@@ -11,7 +11,7 @@ from aws_cdk import App
 
 from infra.app import run
 from infra.config import ConfigError, load_config, parse_config
-from pipelines.settings import training_settings_from_config
+from infra.contracts import training_pipeline_settings
 
 REPO = Path(__file__).resolve().parents[2]
 EXAMPLE = REPO / "examples/custom_model/config.json"
@@ -47,8 +47,8 @@ def test_each_builtin_takes_its_own_hyperparameters(algorithm, hyperparameters):
     config["model"] = {"algorithm": algorithm, "hyperparameters": hyperparameters}
     model = parse_config(config).model
     assert model.builtin_params() | hyperparameters == model.builtin_params()
-    # The same section reaches the pipeline settings through the raw-JSON mapping too.
-    assert training_settings_from_config(config).model == model
+    # The same section reaches the pipeline settings the stack deploys.
+    assert training_pipeline_settings(parse_config(config)).model == model
 
 
 def test_every_model_and_gate_problem_is_listed_at_once_with_key_and_value(tmp_path, capsys):
@@ -152,5 +152,5 @@ def test_the_example_config_validates_and_maps_onto_the_settings():
     assert config.model.entry_point == "examples/custom_model/churn_ensemble.py"
     assert config.model.module_name == "user_model.churn_ensemble"
     assert config.metric.gate == "lower_bound"
-    settings = training_settings_from_config(json.loads(EXAMPLE.read_text()))
+    settings = training_pipeline_settings(config)
     assert (settings.model, settings.metric_gate) == (config.model, "lower_bound")

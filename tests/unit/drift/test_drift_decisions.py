@@ -170,11 +170,12 @@ def test_config_defaults_are_the_engines() -> None:
 
 
 def test_the_config_reaches_the_monitoring_settings() -> None:
-    from pipelines.settings import monitoring_settings_from_config
+    from infra.config import parse_config
+    from infra.contracts import monitoring_pipeline_settings
 
     config = json.loads(Path("config/dev.json").read_text())
     config.setdefault("drift", {}).update(confidence=0.995, min_window_rows=50)
-    settings = monitoring_settings_from_config(config)
+    settings = monitoring_pipeline_settings(parse_config(config))
     assert (settings.drift_confidence, settings.min_window_rows) == (0.995, 50)
 
 

@@ -6,6 +6,7 @@ import gzip
 import io
 import tracemalloc
 import zlib
+from pathlib import Path
 
 import pandas as pd
 import pyarrow as pa
@@ -16,20 +17,26 @@ from functions.data_arrival.checks import HEAD_BYTES, check_head, parquet_column
 from functions.data_arrival.gzip_scan import GzipLimits, scan_gzip
 from functions.data_arrival.parquet_footer import TAIL_BYTES, read_columns
 from functions.shared.settings import DataArrivalSettings, load_settings
+from infra.config import load_config
+from infra.contracts import settings_in_account
 
+# The settings the stack gives data_arrival, with a two-column schema to test against.
 SETTINGS = load_settings(
     DataArrivalSettings,
-    {
-        "STATE_TABLE": "t",
-        "TOPIC_ARN": "arn:aws:sns:us-east-1:1:t",
-        "TRAINING_PIPELINE_NAME": "p",
-        "DATA_BUCKET": "d",
-        "ARTIFACTS_BUCKET": "a",
-        "SCHEMA_COLUMNS": '["x", "y"]',
-        "ALLOWED_EXTENSIONS": '[".csv", ".parquet"]',
-        "ALLOW_GZIP": "true",
-        "MAX_OBJECT_BYTES": "1000000",
-    },
+    settings_in_account(
+        load_config(Path(__file__).resolve().parents[3] / "config/dev.json"),
+        account="123456789012",
+        region="us-east-1",
+    )["data_arrival"]
+    .model_copy(
+        update={
+            "schema_columns": ("x", "y"),
+            "allowed_extensions": (".csv", ".parquet"),
+            "allow_gzip": True,
+            "max_object_bytes": 1_000_000,
+        }
+    )
+    .to_env(),
 )
 LIMITS = GzipLimits(max_uncompressed_bytes=64 * 1024**2, max_ratio=100)
 

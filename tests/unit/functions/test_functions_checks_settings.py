@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from functions.data_arrival.checks import HEAD_BYTES, check_head, check_metadata, split_extension
@@ -13,19 +15,27 @@ from functions.shared.settings import (
     load_settings,
 )
 from functions.shared.training import make_token
+from infra.config import load_config
+from infra.contracts import settings_in_account
 
-ENV = {
-    "STATE_TABLE": "t",
-    "TOPIC_ARN": "arn:aws:sns:us-east-1:1:t",
-    "TRAINING_PIPELINE_NAME": "p",
-    "DATA_BUCKET": "d",
-    "ARTIFACTS_BUCKET": "a",
-    "SCHEMA_COLUMNS": '["x", "y"]',
-    "ALLOWED_EXTENSIONS": '[".CSV"]',
-    "ALLOW_GZIP": "false",
-    "MAX_OBJECT_BYTES": "1000",
-    "IDEMPOTENCY_TTL_SECONDS": "60",
-}
+# The environment the stack gives data_arrival, with small limits to test against.
+ENV = (
+    settings_in_account(
+        load_config(Path(__file__).resolve().parents[3] / "config/dev.json"),
+        account="123456789012",
+        region="us-east-1",
+    )["data_arrival"]
+    .model_copy(
+        update={
+            "schema_columns": ("x", "y"),
+            "allowed_extensions": (".CSV",),
+            "allow_gzip": False,
+            "max_object_bytes": 1000,
+            "idempotency_ttl_seconds": 60,
+        }
+    )
+    .to_env()
+)
 SETTINGS = load_settings(DataArrivalSettings, ENV)
 
 
