@@ -61,10 +61,18 @@ def _tell(settings: DeploySettings, kind: str, subject: str, **fields: Any) -> N
     )
 
 
+def _serving(endpoint: dict[str, Any] | None) -> str | None:
+    """The config the endpoint serves, if it serves one."""
+    endpoint = endpoint or {}
+    serves = endpoint.get("EndpointStatus") in ("InService", MIXED)
+    return endpoint.get("EndpointConfigName") if serves else None
+
+
 def _follow_serving(
-    settings: DeploySettings, current: DeployState, serving: str | None
+    settings: DeploySettings, current: DeployState, endpoint: dict[str, Any] | None
 ) -> dict[str, Any] | None:
     """Keep the live record equal to what serves; returns the record now in force."""
+    serving = _serving(endpoint)
     record = read_live(settings)
     if serving is None or (record or {}).get("endpoint_config_name") == serving:
         return record
@@ -72,7 +80,9 @@ def _follow_serving(
     if package_arn is None:
         logger.warning("serving config has no known package", extra={"config_name": serving})
         return record
-    new = record_serving(settings, package_arn, serving, record)
+    new = record_serving(
+        settings, package_arn, serving, record, since=(endpoint or {}).get("LastModifiedTime")
+    )
     _tell(
         settings,
         "deployed",
@@ -92,8 +102,8 @@ def converge(settings: DeploySettings) -> dict[str, Any]:
     if status in BUSY:
         logger.info("endpoint busy: decision waits", extra={"endpoint_status": status})
         return {"status": "pending", "endpoint_status": status}
-    serving = endpoint.get("EndpointConfigName") if status in ("InService", MIXED) else None
-    record = _follow_serving(settings, current, serving)
+    serving = _serving(endpoint)
+    record = _follow_serving(settings, current, endpoint)
     attempt = current.attempt
 
     if decision.package_arn is None:

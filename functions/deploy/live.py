@@ -8,6 +8,7 @@ endpoint's config), never what was asked for.
 from __future__ import annotations
 
 import json
+from datetime import datetime
 from typing import Any
 
 from functions.shared.clients import client
@@ -42,8 +43,16 @@ def _write(settings: DeploySettings, record: dict[str, Any]) -> None:
 
 
 def record_serving(
-    settings: DeploySettings, package_arn: str, config_name: str, previous: dict[str, Any] | None
+    settings: DeploySettings,
+    package_arn: str,
+    config_name: str,
+    previous: dict[str, Any] | None,
+    since: datetime | None = None,
 ) -> dict[str, Any]:
+    """`since`: when SageMaker settled the endpoint on this config (DescribeEndpoint's
+    LastModifiedTime). The record is written when this function hears of it, which may be much
+    later (EventBridge delivers at least once, Lambda retries); the monitoring run measures the
+    model's predictions from `deployed_at`, so it must be when the model began to serve."""
     package = client("sagemaker").describe_model_package(ModelPackageName=package_arn)
     props = package.get("CustomerMetadataProperties", {})
     container = package["InferenceSpecification"]["Containers"][0]
@@ -57,7 +66,7 @@ def record_serving(
         "evaluation_uri": props.get("EvaluationUri", ""),
         "metric_name": props.get("MetricName", ""),
         "metric_value": float(metric_value) if metric_value not in (None, "") else None,
-        "deployed_at": now_iso(),
+        "deployed_at": now_iso(since.timestamp() if since is not None else None),
         "endpoint_config_name": config_name,
         "previous_model_package_arn": serving_package(previous),
     }

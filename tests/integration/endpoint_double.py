@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 from unittest import mock
 
@@ -32,6 +33,7 @@ class EndpointDouble:
     pending: str | None = None
     failure_reason: str = ""
     refuse: ClientError | None = None  # the next update fails with this
+    modified: datetime = field(default_factory=lambda: datetime(2026, 1, 1, tzinfo=UTC))
     calls: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
 
     # -- the API --------------------------------------------------------------------------
@@ -42,6 +44,7 @@ class EndpointDouble:
             "EndpointName": self.name,
             "EndpointStatus": self.status,
             "EndpointConfigName": self.config or self.pending,
+            "LastModifiedTime": self.modified,
         }
         if self.failure_reason:
             out["FailureReason"] = self.failure_reason
@@ -76,6 +79,7 @@ class EndpointDouble:
     # -- what SageMaker does in its own time ---------------------------------------------
     def settle(self, outcome: str = "live") -> None:
         """Finish the running operation: `live`, `rolled_back`, `failed` or `mixed`."""
+        self.modified = datetime.now(UTC)
         if outcome == "live":
             self.status, self.config = "InService", self.pending
         elif outcome == "rolled_back":

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+from datetime import UTC, datetime
 
 import pytest
 from botocore.exceptions import ClientError
@@ -109,6 +110,19 @@ def test_first_approval_creates_the_endpoint_and_goes_live_once(aws, endpoint, c
         assert _deploy(_endpoint_event(), context)["status"] == "live"
     assert _live(aws)["model_package_arn"] == arn and _live(aws)["metric_value"] == 0.91
     assert _kinds(aws) == ["deployed"]
+
+
+def test_the_live_record_says_when_the_model_began_to_serve_not_when_the_function_heard(
+    aws, endpoint, context
+):
+    """The monitoring run measures the live model's predictions from `deployed_at`: a deploy
+    function that runs late (a delayed or retried delivery) must not drop the first requests."""
+    arn = _package(aws)
+    _deploy(_package_event(arn), context)
+    endpoint.settle("live")
+    endpoint.modified = datetime(2026, 3, 1, 12, 0, 5, tzinfo=UTC)  # InService at 12:00:05
+    assert _deploy(_endpoint_event(), context)["status"] == "live"  # heard of it just now
+    assert _live(aws)["deployed_at"] == "2026-03-01T12:00:05Z"
 
 
 def test_one_instance_fleet_shifts_all_at_once_and_bakes_under_the_alarms(aws, endpoint, context):
