@@ -12,6 +12,7 @@ from pipelines.entrypoints import preprocess as entry
 from pipelines.limits import ReadLimits
 from pipelines.schema import DatasetSchema
 from pipelines.steps.preprocess import StreamingSplit, plan_split, split_frame
+from pipelines.steps.reader import open_batches
 from pipelines.steps.tabular import read_typed, to_typed, typed_schema
 
 BATCH = 64
@@ -137,3 +138,25 @@ def test_rows_beyond_the_plan_are_refused_naming_the_class(churn_schema):
 def test_fractions_out_of_range_are_named():
     with pytest.raises(ValueError, match="0.6 \\+ 0.5"):
         plan_split({"a": 10}, validation_fraction=0.6, test_fraction=0.5)
+
+
+def _held_while_reading(path, row_groups: int) -> int:
+    """Arrow's bytes in use at most while a file of `row_groups` x 2000 rows is read."""
+    rng = np.random.default_rng(0)
+    with pq.ParquetWriter(path, pa.schema([(f"x{i}", pa.float64()) for i in range(8)])) as out:
+        for _ in range(row_groups):
+            out.write_table(pa.table({f"x{i}": rng.normal(size=2000) for i in range(8)}))
+    start, most = pa.total_allocated_bytes(), 0
+    with open_batches(path, ReadLimits(parquet_batch_rows=2000)) as opened:
+        for batch in opened.batches:
+            assert len(batch) <= 2000
+            most = max(most, pa.total_allocated_bytes() - start)
+    return most
+
+
+def test_the_memory_of_a_read_does_not_grow_with_the_rows(tmp_path):
+    # Arrow's own allocation count, not the process's RSS: it is exact, so this cannot flake.
+    # Reading ahead of the batches (Parquet pre-buffering) made it grow with the row groups.
+    short = _held_while_reading(tmp_path / "short.parquet", 10)
+    long = _held_while_reading(tmp_path / "long.parquet", 80)
+    assert long <= short, f"{long} bytes held for 160,000 rows, {short} for 20,000"
