@@ -52,6 +52,7 @@ def _case(case: str, data: Path, work: Path) -> dict:
         result = _child("run", job, str(data), str(folder))
         assert result is not None
         figures = {**result, **figures}
+    figures["case"] = case
     shutil.rmtree(folder, ignore_errors=True)
     if "preprocess_peak_mb" in figures:
         figures["peak_mb"] = max(figures["validate_peak_mb"], figures["preprocess_peak_mb"])
