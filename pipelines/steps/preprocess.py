@@ -52,7 +52,7 @@ def check_fractions(validation_fraction: float, test_fraction: float) -> None:
 def strata(batch: pa.RecordBatch | pa.Table, schema: DatasetSchema) -> pa.Array:
     """The stratum of each row: its class for classification, one stratum for regression."""
     if schema.problem_type != "classification":
-        return pa.array([ONE_STRATUM] * len(batch), type=pa.string())
+        return pa.repeat(pa.scalar(ONE_STRATUM, pa.string()), len(batch))
     column = batch.column(schema.target)
     if isinstance(column, pa.ChunkedArray):
         column = column.combine_chunks()
