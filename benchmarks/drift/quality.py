@@ -23,20 +23,18 @@ import argparse
 import json
 import subprocess
 import tempfile
-from collections import defaultdict
 from pathlib import Path
 
 import numpy as np
 
 from benchmarks.drift import datasets
+from benchmarks.drift import quality_summary as qs
 from benchmarks.drift import windows as w
 from infra.config import DriftConfig
 from pipelines.drift import build_profile, check_drift
 
 ROOT = Path(__file__).resolve().parents[2]
 EVIDENTLY_PY = Path(__file__).resolve().parent / ".venv-evidently" / "bin" / "python"
-TARGET_FALSE_ALARMS = 0.01
-TARGET_DETECTION_1SD = 0.95
 
 
 def ours(tables: list[w.Table], trials: dict, config: DriftConfig) -> list[dict]:
@@ -67,6 +65,10 @@ def ours(tables: list[w.Table], trials: dict, config: DriftConfig) -> list[dict]
                             "source": trial.source,
                             "flags": flags,
                             "n_columns": len(table.features),
+                            "n_reference": len(trial.ref_rows),
+                            "n_tested": sum(
+                                f.p_value is not None for f in report.features.values()
+                            ),
                             "alarm": bool(flags) or score_alarm,
                             "score_alarm": score_alarm,
                             "shifted": w.shifted_column(table, trial, scenario),
@@ -82,87 +84,6 @@ def start_evidently(path: Path, out: Path) -> subprocess.Popen:
         cwd=ROOT,
         env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin"},
     )
-
-
-def summarize(mine: list[dict], theirs: list[dict] | None) -> dict[int, dict]:
-    """Per size, pooled over datasets: the rates and the window counts behind them."""
-    key = {(r["dataset"], r["size"], r["trial"], r["scenario"]): r for r in theirs or []}
-    cells: dict[int, dict] = defaultdict(lambda: defaultdict(list))
-    for r in mine:
-        c = cells[r["size"]]
-        e = key.get((r["dataset"], r["size"], r["trial"], r["scenario"]))
-        if r["scenario"] == "none":
-            c["fa_feature"].append(len(r["flags"]) / r["n_columns"])
-            c["fa_window"].append(r["alarm"])
-            c["fa_score"].append(r["score_alarm"])
-            c["sources"].append(r["source"])
-            if e:
-                c["ev_fa_feature"].append(len(e["flags"]) / e["n_columns"])
-                c["ev_fa_any"].append(bool(e["flags"]))
-                c["ev_fa_dataset"].append(e["dataset_drift"])
-        else:
-            c["det " + r["scenario"]].append(r["shifted"] in r["flags"])
-            if e:
-                c["ev_det " + r["scenario"]].append(r["shifted"] in e["flags"])
-    out = {}
-    for size, c in sorted(cells.items()):
-        row = {k: float(np.mean(v)) for k, v in c.items() if k != "sources"}
-        row["null_windows"] = len(c["fa_window"])
-        row["shift_windows"] = len(c["det mean+1sd"])
-        row["resampled_share"] = float(np.mean([s == "resampled" for s in c["sources"]]))
-        out[size] = row
-    return out
-
-
-def print_table(summary: dict[int, dict], trials: int, datasets_: list[str]) -> None:
-    has_ev = any("ev_fa_any" in r for r in summary.values())
-    print(
-        f"decision quality: {len(datasets_)} datasets ({', '.join(datasets_)}), {trials} trials"
-        " per dataset and size; rates pooled over datasets"
-    )
-    head = f"{'rows':>6} {'windows':>7} {'resampled':>9} | {'false alarms / feature-window':^29} |"
-    head += f" {'false alarms / window':^31} |"
-    for s in w.SCENARIOS[1:]:
-        head += f" {'detect ' + s:^15} |"
-    print(head)
-    sub = f"{'':>6} {'':>7} {'':>9} | {'ours':>14} {'Evidently':>14} |"
-    sub += f" {'ours':>9} {'Ev any':>10} {'Ev set':>10} |"
-    sub += " ours     Ev    |" * (len(w.SCENARIOS) - 1)
-    print(sub)
-    for size, r in summary.items():
-        line = f"{size:>6} {r['null_windows']:>7} {r['resampled_share']:>9.0%} |"
-        line += f" {r['fa_feature']:>14.4%} {r.get('ev_fa_feature', float('nan')):>14.4%} |"
-        line += f" {r['fa_window']:>9.2%} {r.get('ev_fa_any', float('nan')):>10.2%}"
-        line += f" {r.get('ev_fa_dataset', float('nan')):>10.2%} |"
-        for s in w.SCENARIOS[1:]:
-            line += f" {r['det ' + s]:>6.1%} {r.get('ev_det ' + s, float('nan')):>6.1%} |"
-        print(line)
-    n = next(iter(summary.values()))["null_windows"]
-    print(
-        f"  {n} unchanged and {n} shifted windows per size and shift (one resolution step:"
-        f" {1 / n:.2%}); 'Ev any': Evidently flags any column; 'Ev set': its dataset drift"
-        " (>= 50% of columns); ours: any feature alarm or the drift_score alarm; resampled: share"
-        " of windows drawn with replacement from the whole dataset (held-out split too small)."
-    )
-    if not has_ev:
-        print("  (Evidently not run)")
-
-
-def targets(summary: dict[int, dict]) -> dict[str, bool]:
-    fa_ok = all(r["fa_window"] <= TARGET_FALSE_ALARMS for r in summary.values())
-    det_ok = all(r["det mean+1sd"] >= TARGET_DETECTION_1SD for s, r in summary.items() if s >= 100)
-    out = {"false_alarms_per_window_le_1pct": fa_ok, "detect_1sd_ge_95pct_from_100": det_ok}
-    if all("ev_fa_any" in r for r in summary.values()):
-        out["false_alarms_vs_evidently_any"] = all(
-            r["fa_window"] <= r["ev_fa_any"] for r in summary.values()
-        )
-        out["false_alarms_vs_evidently_dataset_drift"] = all(
-            r["fa_window"] <= r["ev_fa_dataset"] for r in summary.values()
-        )
-        out["detect_1sd_vs_evidently"] = all(
-            r["det mean+1sd"] >= r["ev_det mean+1sd"] for r in summary.values()
-        )
-    return out
 
 
 def run(trials: int, seed: int, with_evidently: bool) -> dict:
@@ -183,14 +104,14 @@ def run(trials: int, seed: int, with_evidently: bool) -> dict:
             ev = json.loads(out.read_text())
             theirs, mismatches = ev["windows"], ev["report_mismatches"]
             checked = ev["report_checked"]
-    summary = summarize(mine, theirs)
-    print_table(summary, trials, [t.name for t in tables])
+    summary = qs.summarize(mine, theirs, alpha=1.0 - DriftConfig().confidence)
+    qs.print_tables(summary, trials, [t.name for t in tables])
     if theirs is not None:
         print(
             f"  Evidently's per-column calls checked against Report.run(DataDriftPreset()) on"
             f" {checked} windows: {len(mismatches or [])} differ {mismatches or ''}"
         )
-    met = targets(summary)
+    met = qs.targets(summary)
     print("  targets: " + ", ".join(f"{k}={v}" for k, v in met.items()), flush=True)
     return {
         "summary": {str(k): v for k, v in summary.items()},

@@ -26,7 +26,7 @@ from pipelines.drift.plot import categorical_hists, numeric_hists
 from pipelines.drift.profile import ReferenceProfile, accumulate
 
 WASSERSTEIN, JENSENSHANNON = "wasserstein", "jensenshannon"
-KS_TEST, CHI2_TEST = "ks", "chi2"
+CVM_TEST, CHI2_TEST = "cvm", "chi2"
 INSUFFICIENT_DATA = "insufficient_data"
 DEFAULT_CONFIDENCE = 0.99  # at most 1% of windows of unchanged traffic flag any feature
 DEFAULT_MIN_ROWS = 30  # below this a window is too small to decide anything
@@ -45,7 +45,7 @@ class FeatureDrift:
     psi: float | None = None
     ks: float | None = None
     reason: str | None = None
-    test: str | None = None  # "ks" | "chi2": the test behind p_value
+    test: str | None = None  # "cvm" | "chi2": the test behind p_value
     p_value: float | None = None
     p_adjusted: float | None = None  # Holm over the features tested in the window
     significant: bool = False
@@ -211,10 +211,19 @@ def _numeric(name: str, ref: NumericHist, cur: NumericHist, threshold: float) ->
             f.reason = "constant_reference" if len(ref.distinct) == 1 else "low_cardinality"
             return f
     f.statistic = dist.wasserstein_norm(ref, cur)
-    f.test, f.p_value = KS_TEST, decision.ks_pvalue(f.ks, ref.n_finite, cur.n_finite)
+    f.test, f.p_value = CVM_TEST, decision.cvm_test(*_cells(ref, cur))[1]
     if ref.vmin == ref.vmax:
         f.reason = "constant_reference"  # normalised by Evidently's 0.001 floor
     return f
+
+
+def _cells(ref: NumericHist, cur: NumericHist) -> tuple[np.ndarray, np.ndarray]:
+    """Both samples' counts over the same ordered cells: below the grid, its bins, above it
+    (the reference grid holds all of the reference, so only the current side fills the ends)."""
+    return (
+        np.concatenate(([ref.n_under], ref.counts, [ref.n_over])),
+        np.concatenate(([cur.n_under], cur.counts, [cur.n_over])),
+    )
 
 
 def _categorical(

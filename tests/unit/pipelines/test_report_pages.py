@@ -42,9 +42,9 @@ FEATURES = {
     "far": _feature("far", True, 0.5),  # 5x its threshold
     "just": _feature("just", True, 0.11, threshold=0.1),  # 1.1x
     # distance 3x its threshold and adjusted p 1e-4 at alpha 0.01 (2x): drift needs both, so 2x
-    "tested": _feature("tested", True, 0.3, test="ks", p_value=1e-6, p_adjusted=1e-4),
+    "tested": _feature("tested", True, 0.3, test="cvm", p_value=1e-6, p_adjusted=1e-4),
     # far in distance but not significant: 0.5 ** (1 / 2) ... -log10(0.5) / 2 = 0.15x
-    "tested_calm": _feature("tested_calm", False, 0.3, test="ks", p_value=0.1, p_adjusted=0.5),
+    "tested_calm": _feature("tested_calm", False, 0.3, test="cvm", p_value=0.1, p_adjusted=0.5),
     "text": _feature("text", True, None, reason="type_changed"),  # drift without a figure
     "missing": _feature("missing", False, None, reason="missing_in_current"),
 }
