@@ -161,13 +161,10 @@ def targets(summary: dict[int, dict]) -> dict[str, bool]:
     def fa_matched(r: dict, mine: str, theirs_rate: str, n_theirs: str, windows: str) -> bool:
         n = r[windows]
         theirs = r[n_theirs] if r[n_theirs] is not None else 0
-        return matched(r["n_" + mine], theirs, n, n) >= MATCHED_AT or (
-            r[mine] <= r[theirs_rate]
-        )
+        return matched(r["n_" + mine], theirs, n, n) >= MATCHED_AT or (r[mine] <= r[theirs_rate])
 
     out["vs_dataset_drift_false_alarms_matched_or_beaten"] = all(
-        fa_matched(r, "fa_window", "ev_fa_dataset", "n_ev_fa_dataset", "null_windows")
-        for r in rows
+        fa_matched(r, "fa_window", "ev_fa_dataset", "n_ev_fa_dataset", "null_windows") for r in rows
     )
     out["vs_dataset_drift_detect_1sd_ge"] = all(
         r["det mean+1sd"] >= r["ev_set_det mean+1sd"] for r in rows

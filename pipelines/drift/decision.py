@@ -26,6 +26,7 @@ counts on the reference grid, so the profile keeps no raw rows.
 from __future__ import annotations
 
 import math
+
 import numpy as np
 from scipy import special, stats
 
