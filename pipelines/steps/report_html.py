@@ -75,14 +75,20 @@ def _feature_table(features: list[dict[str, Any]]) -> str:
         f"{escape(str(f.get('name')))}</a></td><td>{'drift' if f.get('drifted') else 'no drift'}"
         f"</td><td>{_times(f.get('severity'))}</td><td>{escape(str(f.get('method')))}</td>"
         f"<td>{_num(f.get('statistic'))}</td><td>{_num(f.get('threshold'))}</td>"
+        f"<td>{escape(TEST_NAMES.get(str(f.get('test')), 'n/a'))}</td>"
+        f"<td>{_num(f.get('p_adjusted'))}</td>"
         f"<td>{escape(str(f.get('reason') or ''))}</td></tr>"
         for f in features
     )
     return (
         "<section><h2>Features by severity</h2><table class='grid'><tr><th>feature</th>"
         "<th>decision</th><th>severity</th><th>method</th><th>statistic</th><th>threshold</th>"
-        f"<th>note</th></tr>{rows}</table></section>"
+        f"<th>test</th><th>p (Holm)</th><th>note</th></tr>{rows}</table></section>"
     )
+
+
+# the test behind a feature's p-value (pipelines.drift.check), as a reader knows it
+TEST_NAMES = {"cvm": "Cramér-von Mises", "chi2": "chi-square"}
 
 
 def _anchor(f: dict[str, Any]) -> str:

@@ -63,6 +63,9 @@ def test_features_are_ordered_drifted_first_then_by_how_far_past_the_decision():
     page = render_html({"endpoint_name": "ep", "drift": {"features": FEATURES}})
     sections = re.findall(r"<section id='f-(\w+)'>", page)
     assert sections == order
+    # the table names each feature's test and its Holm-adjusted p-value, the decision's half
+    tested_row = re.search(r"<tr class=flag><td><a href='#f-tested'>.*?</tr>", page).group(0)
+    assert "<td>Cramér-von Mises</td><td>0.0001</td>" in tested_row
 
 
 def test_the_severity_agrees_with_the_engine_decision_on_every_feature(churn_schema):
