@@ -51,16 +51,16 @@ from pipelines.entrypoints.common import (
     write_json,
 )
 from pipelines.entrypoints.monitor_quality import (
+    CaptureRead,
     hour_objects,
+    lookback_start,
     model_quality,
     prediction_drift,
     read_json,
 )
 from pipelines.schema import DatasetSchema
 from pipelines.steps.capture import (
-    CapturedEvent,
     parse_capture_lines,
-    parse_captured_events,
 )
 from pipelines.steps.data_quality import DataQualityCounts, data_quality_section
 from pipelines.steps.monitor import (
@@ -88,12 +88,12 @@ def capture_chunks(
     end: datetime,
     stats: dict[str, Any],
     quality: DataQualityCounts | None = None,
-    events: list[CapturedEvent] | None = None,
+    read: CaptureRead | None = None,
 ) -> Iterator[pd.DataFrame]:
     """One frame per capture file of the window, across all variants of the endpoint; the
-    untyped rows go to `quality`, the events (ids and outputs) to `events`."""
+    untyped rows go to `quality`, the objects and their events (ids and outputs) to `read`."""
     features = [f.name for f in schema.features]
-    for _key, _modified, lines in hour_objects(client, capture_uri, start, end, variants=True):
+    for key, _modified, lines in hour_objects(client, capture_uri, start, end, variants=True):
         rows = parse_capture_lines(
             lines,
             features,
@@ -104,8 +104,8 @@ def capture_chunks(
         )
         if quality is not None and rows.raw is not None:
             quality.update(rows.raw, rows.frame)
-        if events is not None:
-            events.extend(parse_captured_events(lines, start=start, end=end).events)
+        if read is not None:
+            read.add(key, lines, end)
         stats["files"] += 1
         stats["events"] += rows.n_events
         stats["skipped"] += rows.n_skipped
@@ -214,11 +214,13 @@ def main(argv: list[str] | None = None) -> None:
     stats: dict[str, Any] = {"files": 0, "events": 0, "skipped": 0, "errors": []}
     profile = ReferenceProfile.from_json(baseline_text)
     quality = DataQualityCounts.start(schema, profile)
-    window_events: list[CapturedEvent] = []
+    # the window's objects are read once: their events from the look-back's start on serve
+    # prediction drift (the window's) and model quality (the look-back's)
+    read = CaptureRead(since=min(start, lookback_start(end, args.lookback_hours, live)))
     report, result = drift_report(
         report,
         profile,
-        capture_chunks(client, args.capture_uri, schema, start, end, stats, quality, window_events),
+        capture_chunks(client, args.capture_uri, schema, start, end, stats, quality, read),
         thresholds=thresholds,
         default_threshold=args.default_threshold,
         confidence=args.confidence,
@@ -230,7 +232,7 @@ def main(argv: list[str] | None = None) -> None:
     )
     evaluation = read_json(live.get("evaluation_uri") or "", client)
     report["prediction_drift"] = prediction_drift(
-        evaluation, window_events, schema.problem_type, args.default_threshold
+        evaluation, read.events_since(start), schema.problem_type, args.default_threshold
     )
     if args.ground_truth_uri and args.metric:
         report["model_quality"] = model_quality(
@@ -240,6 +242,7 @@ def main(argv: list[str] | None = None) -> None:
             schema=schema,
             live=live,
             end=end,
+            read=read,
             metric=args.metric,
             lookback_hours=args.lookback_hours,
             min_labelled_rows=args.min_labelled_rows,

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime, timedelta
+from unittest import mock
 
 import boto3
 import numpy as np
@@ -198,3 +199,27 @@ def test_too_few_labelled_rows_publish_no_model_quality(stack):
     assert report["model_quality"]["value"] is None
     names = {m["MetricName"] for m in boto3.client("cloudwatch").list_metrics()["Metrics"]}
     assert not any(n.startswith("model_quality") for n in names)
+
+
+def test_each_capture_object_is_read_once_with_labels(stack):
+    # the window's objects serve drift, prediction drift and model quality; the look-back reads
+    # only the objects before the window (it used to GET the window's again)
+    s3, tmp_path = stack
+    _traffic(s3)
+    gets: list[str] = []
+    session_client = boto3.client
+
+    def counting_client(*args, **kwargs):
+        client = session_client(*args, **kwargs)
+        client.meta.events.register(
+            "before-parameter-build.s3.GetObject", lambda params, **_: gets.append(params["Key"])
+        )
+        return client
+
+    with mock.patch.object(boto3, "client", counting_client):
+        report = _run(tmp_path)
+    captures = [k for k in gets if k.startswith("capture/")]
+    assert sorted(captures) == sorted(set(captures))
+    assert len(captures) == 2  # the 09:xx and the window's file; the 30 h old one is not read
+    assert report["model_quality"]["n_predictions"] == 130
+    assert report["prediction_drift"]["n_current"] == 10
