@@ -12,7 +12,8 @@ one and the same decision, so neither is read at a point the other does not shar
 
 "Matched" for a false-alarm rate is a one-sided Fisher exact test on the window counts not
 finding ours higher at 5%: with 1,000 windows a size, one window is 0.1%, and two engines that
-are both under 1% differ by a few windows by chance alone.
+are both under 1% differ by a few windows by chance alone. The 1% target itself is checked on
+the rate as measured.
 """
 
 from __future__ import annotations
@@ -60,7 +61,9 @@ def summarize(mine: list[dict], theirs: list[dict] | None, alpha: float) -> dict
                 c["budget_det " + s].append(detected)
                 c["ev_budget_det " + s].append(r["shifted"] in _holm_flags(e["pvalues"], alpha))
             if s == "mean+1sd":
-                c["ceiling_1sd"].append(_z_test_power(r["n_reference"], r["size"], r["n_tested"]))
+                c["ceiling_1sd"].append(
+                    _z_test_power(r["n_reference"], r["size"], r["n_tested"], alpha)
+                )
     out = {}
     for size, c in sorted(cells.items()):
         row: dict = {k: float(np.mean(v)) for k, v in c.items() if k != "sources" and v}
@@ -70,6 +73,7 @@ def summarize(mine: list[dict], theirs: list[dict] | None, alpha: float) -> dict
         row["null_windows"] = len(c["fa_window"])
         row["budget_windows"] = len(c["budget_fa_window"])
         row["resampled_share"] = float(np.mean([s == "resampled" for s in c["sources"]]))
+        row["alpha"] = alpha
         out[size] = row
     return out
 
@@ -80,7 +84,7 @@ def _holm_flags(pvalues: dict[str, float], alpha: float) -> set[str]:
     return {n for n, p in zip(names, adjusted, strict=True) if p <= alpha}
 
 
-def _z_test_power(n_ref: int, n_cur: int, k: int, alpha: float = TARGET_FALSE_ALARMS) -> float:
+def _z_test_power(n_ref: int, n_cur: int, k: int, alpha: float) -> float:
     """The most powerful test of a 1-sd mean shift on normal data with a known sd (a z-test),
     Bonferroni over the k features as Holm's first step: a reference point, not a bound for
     these datasets, whose columns are not normal."""
@@ -129,9 +133,10 @@ def print_tables(summary: dict[int, dict], trials: int, datasets_: list[str]) ->
     if not has_ev:
         print("  (Evidently not run)")
         return
-    m = next(iter(summary.values()))["budget_windows"]
+    m, alpha = (next(iter(summary.values()))[k] for k in ("budget_windows", "alpha"))
     print(
-        "same budget: Evidently's own tests through Holm's correction at our 1% of windows, on"
+        f"same budget: Evidently's own tests through Holm's correction at our {alpha:.1%} of"
+        " windows, on"
         f" the {m} unchanged and {m} shifted windows per size where each of its columns gives a"
         " p-value (digits' 1,078-row reference makes it use distances); 'z ceiling': a z-test"
         " on normal data with a known sd, the most powerful test of a 1-sd shift there"

@@ -28,7 +28,7 @@ from pipelines.drift.profile import ReferenceProfile, accumulate
 WASSERSTEIN, JENSENSHANNON = "wasserstein", "jensenshannon"
 CVM_TEST, CHI2_TEST = "cvm", "chi2"
 INSUFFICIENT_DATA = "insufficient_data"
-DEFAULT_CONFIDENCE = 0.99  # at most 1% of windows of unchanged traffic flag any feature
+DEFAULT_CONFIDENCE = 0.995  # at most 0.5% of windows of unchanged traffic flag any feature
 DEFAULT_MIN_ROWS = 30  # below this a window is too small to decide anything
 # Reasons that still carry a decision (and so count in drift_score).
 _DECIDED_REASONS = {None, "type_changed", "constant_reference", "low_cardinality"}

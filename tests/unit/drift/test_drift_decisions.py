@@ -228,6 +228,6 @@ def test_the_config_reaches_the_monitoring_settings() -> None:
     from infra.contracts import monitoring_pipeline_settings
 
     config = json.loads(Path("config/dev.json").read_text())
-    config.setdefault("drift", {}).update(confidence=0.995, min_window_rows=50)
+    config.setdefault("drift", {}).update(confidence=0.999, min_window_rows=50)
     settings = monitoring_pipeline_settings(parse_config(config))
-    assert (settings.drift_confidence, settings.min_window_rows) == (0.995, 50)
+    assert (settings.drift_confidence, settings.min_window_rows) == (0.999, 50)
