@@ -51,16 +51,17 @@ FEATURES = {
 
 
 def test_features_are_ordered_drifted_first_then_by_how_far_past_the_decision():
-    order = [f["name"] for f in by_severity(FEATURES)]
+    # the figures below are at alpha 0.01 (confidence 0.99), which the report states
+    order = [f["name"] for f in by_severity(FEATURES, alpha=0.01)]
     assert order == [
         "text", "far", "tested", "just",  # drifted, most severe first
         "near", "calm", "tested_calm", "missing",  # then the rest (0.9, 0.2, 0.15); none last
     ]  # fmt: skip
-    assert severity(FEATURES["far"]) == pytest.approx(5.0)
-    assert severity(FEATURES["tested"]) == pytest.approx(2.0)
-    assert severity(FEATURES["tested_calm"]) == pytest.approx(-math.log10(0.5) / 2)
-    assert severity(FEATURES["missing"]) is None
-    page = render_html({"endpoint_name": "ep", "drift": {"features": FEATURES}})
+    assert severity(FEATURES["far"], alpha=0.01) == pytest.approx(5.0)
+    assert severity(FEATURES["tested"], alpha=0.01) == pytest.approx(2.0)
+    assert severity(FEATURES["tested_calm"], alpha=0.01) == pytest.approx(-math.log10(0.5) / 2)
+    assert severity(FEATURES["missing"], alpha=0.01) is None
+    page = render_html({"endpoint_name": "ep", "drift": {"features": FEATURES, "confidence": 0.99}})
     sections = re.findall(r"<section id='f-(\w+)'>", page)
     assert sections == order
     # the table names each feature's test and its Holm-adjusted p-value, the decision's half
