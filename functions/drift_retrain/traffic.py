@@ -48,7 +48,7 @@ def _in_hours(settings: DriftRetrainSettings, prefix: str, first_hour: str) -> l
     on; keys outside the hourly layout are not capture or labels."""
     out = []
     for version in current_versions(settings, prefix):
-        hour = _HOUR.search(version["key"])
+        hour = re.search(_HOUR, version["key"])
         if hour and "/".join(hour.groups()) >= first_hour:
             out.append(version)
     return out
