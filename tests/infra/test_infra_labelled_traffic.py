@@ -1,6 +1,6 @@
-"""retrain.labelled_traffic in the template: on (dev), drift_retrain may list the endpoint's
-capture and ground-truth folders and the pipeline role may read their versions, and nothing
-wider; off (prod), neither role holds either grant."""
+"""retrain.labelled_traffic in the template: on (the `labelled` config), drift_retrain may list
+the endpoint's capture and ground-truth folders and the pipeline role may read their versions,
+and nothing wider; off (dev, prod), neither role holds either grant."""
 
 from __future__ import annotations
 
@@ -50,10 +50,10 @@ def _grants(synthesized) -> tuple[list[tuple], list[tuple]]:
     return listing, reads
 
 
-def test_on_the_roles_reach_exactly_the_endpoints_capture_and_labels(dev):
-    data = f"arn:aws:s3:::{dev.config.names.bucket('data', '123456789012', 'us-east-1')}"
-    endpoint = dev.config.names.endpoint
-    listing, reads = _grants(dev)
+def test_on_the_roles_reach_exactly_the_endpoints_capture_and_labels(labelled):
+    data = f"arn:aws:s3:::{labelled.config.names.bucket('data', '123456789012', 'us-east-1')}"
+    endpoint = labelled.config.names.endpoint
+    listing, reads = _grants(labelled)
     assert sorted(listing) == sorted(
         [
             (data, "incoming/*"),
@@ -66,14 +66,16 @@ def test_on_the_roles_reach_exactly_the_endpoints_capture_and_labels(dev):
     )
 
 
-def test_off_neither_role_reaches_capture_or_labels(prod):
-    data = f"arn:aws:s3:::{prod.config.names.bucket('data', '123456789012', 'us-east-1')}"
-    listing, reads = _grants(prod)
+@pytest.mark.parametrize("stage", ["dev", "prod"])
+def test_off_neither_role_reaches_capture_or_labels(request, stage):
+    synthesized = request.getfixturevalue(stage)
+    data = f"arn:aws:s3:::{synthesized.config.names.bucket('data', '123456789012', 'us-east-1')}"
+    listing, reads = _grants(synthesized)
     assert listing == [(data, "incoming/*")]
     assert reads == [f"{data}/incoming/*"]
 
 
-@pytest.mark.parametrize(("stage", "days"), [("dev", "14"), ("prod", "0")])
+@pytest.mark.parametrize(("stage", "days"), [("labelled", "14"), ("dev", "0"), ("prod", "0")])
 def test_drift_retrain_reads_the_look_back_from_its_environment(request, stage, days):
     synthesized = request.getfixturevalue(stage)
     name = f"{synthesized.config.prefix}-drift-retrain"

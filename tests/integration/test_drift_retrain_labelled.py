@@ -1,5 +1,5 @@
-"""drift_retrain with retrain.labelled_traffic (on in dev.json): the manifest names the current
-versions of the endpoint's capture and ground-truth objects of the look-back; off, the manifest
+"""drift_retrain with retrain.labelled_traffic: on, the manifest names the current versions of
+the endpoint's capture and ground-truth objects of the look-back; off (dev.json), the manifest
 is what it always was."""
 
 from __future__ import annotations
@@ -7,11 +7,10 @@ from __future__ import annotations
 import time
 from datetime import UTC, datetime, timedelta
 
-from lambda_fixtures import DATA_BUCKET, ENDPOINT, GOOD_CSV, handler, load_event
+import pytest
+from lambda_fixtures import CONFIG, DATA_BUCKET, ENDPOINT, GOOD_CSV, handler, load_event
 
-from functions.drift_retrain.logic import retrain
-from functions.shared.settings import DriftRetrainSettings, load_settings
-from functions.shared.training import Trigger
+from infra.contracts import settings_in_account
 
 CAPTURE = f"capture/{ENDPOINT}"
 LABELS = f"ground-truth/{ENDPOINT}"
@@ -21,13 +20,35 @@ def _hour(ago: timedelta = timedelta(0)) -> str:
     return (datetime.now(UTC) - ago).strftime("%Y/%m/%d/%H")
 
 
+@pytest.fixture
+def switched_on(monkeypatch):
+    """The environment the stack gives drift_retrain with the switch on (14 days)."""
+    config = CONFIG.model_copy(
+        update={
+            "retrain": CONFIG.retrain.model_copy(
+                update={
+                    "labelled_traffic": CONFIG.retrain.labelled_traffic.model_copy(
+                        update={"enabled": True, "days": 14}
+                    )
+                }
+            )
+        }
+    )
+    on = settings_in_account(config, account="123456789012", region="us-east-1")
+    for name, value in on["drift_retrain"].to_env().items():
+        if name.startswith("LABELLED_"):
+            monkeypatch.setenv(name, value)
+
+
 def _retrain(aws, context) -> dict:
     result = handler("drift_retrain")(load_event("alarm_model_quality_alarm.json"), context)
     assert result["status"] == "started", result
     return aws.manifest_of(result["execution_arn"])
 
 
-def test_a_quality_retrain_names_the_capture_and_label_versions_of_the_look_back(aws, context):
+def test_a_quality_retrain_names_the_capture_and_label_versions_of_the_look_back(
+    aws, context, switched_on
+):
     now, day_ago, days_13, days_15 = (_hour(timedelta(days=d)) for d in (0, 1, 13, 15))
     accepted, _ = aws.arrive("incoming/a.csv", GOOD_CSV, "arrival")
     first = aws.put(f"{CAPTURE}/AllTraffic/{now}/a.jsonl", b"{}\n")
@@ -62,14 +83,14 @@ def test_a_quality_retrain_names_the_capture_and_label_versions_of_the_look_back
     assert abs(until.timestamp() - time.time()) < 60
 
 
-def test_without_labels_no_capture_object_is_named(aws, context):
+def test_without_labels_no_capture_object_is_named(aws, context, switched_on):
     aws.arrive("incoming/a.csv", GOOD_CSV, "arrival")
     aws.put(f"{CAPTURE}/AllTraffic/{_hour()}/a.jsonl", b"{}\n")
     traffic = _retrain(aws, context)["labelled_traffic"]
     assert traffic["capture"] == [] and traffic["ground_truth"] == []
 
 
-def test_labelled_traffic_alone_starts_a_retrain(aws, context):
+def test_labelled_traffic_alone_starts_a_retrain(aws, context, switched_on):
     aws.put(f"{CAPTURE}/AllTraffic/{_hour()}/a.jsonl", b"{}\n")
     aws.put(f"{LABELS}/{_hour()}/labels.jsonl", b"{}\n")
     manifest = _retrain(aws, context)
@@ -77,12 +98,11 @@ def test_labelled_traffic_alone_starts_a_retrain(aws, context):
 
 
 def test_switched_off_the_manifest_is_the_accepted_dataset_only(aws, context):
+    assert CONFIG.retrain.labelled_traffic.enabled is False
     accepted, _ = aws.arrive("incoming/a.csv", GOOD_CSV, "arrival")
     aws.put(f"{CAPTURE}/AllTraffic/{_hour()}/a.jsonl", b"{}\n")
     aws.put(f"{LABELS}/{_hour()}/labels.jsonl", b"{}\n")
-    settings = load_settings(DriftRetrainSettings).model_copy(update={"labelled_traffic_days": 0})
-    result = retrain(Trigger("alarm-1", "drift:alarm"), settings, "mlops-dev-model-quality")
-    manifest = aws.manifest_of(result["execution_arn"])
+    manifest = _retrain(aws, context)
     assert set(manifest) == {"trigger", "objects", "arrivals"}
     assert [(o["key"], o["version_id"]) for o in manifest["objects"]] == [
         ("incoming/a.csv", accepted)
