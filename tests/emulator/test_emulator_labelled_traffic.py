@@ -10,7 +10,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from conftest import unique
+from conftest import unique, wait_for
 
 from emulator.bus import EXACTLY_ONCE
 from emulator.runtime import LocalRuntime, SynthesizedStack
@@ -106,10 +106,11 @@ def retrained(runtime, load_event) -> dict:
         Key="incoming/churn.csv",
         Body=generate_churn(1000, seed=7).to_csv(index=False).encode(),
     )
-    assert runtime.settle(60)
-    [first] = [e.arn for e in runtime.executor.executions()]
+    [first] = wait_for(
+        lambda: [e.arn for e in runtime.executor.executions()], 120, "the upload's training run"
+    )
     assert runtime.executor.wait(first, 300) == "Succeeded", runtime.executor.failure_reason(first)
-    assert runtime.settle(60)
+    assert runtime.settle(120)
 
     good_key, good_labels = _capture(runtime, _traffic(300, seed=11), "good")
     bad = _traffic(40, seed=12)
@@ -125,13 +126,16 @@ def retrained(runtime, load_event) -> dict:
 
     alarm = {**load_event("alarm_model_quality_alarm.json"), "id": unique("quality")}
     runtime.bus.put(alarm)
-    assert runtime.settle(60)
-    started = [
-        e.result
-        for e in runtime.bus.timeline
-        if e.event_id == alarm["id"] and isinstance(e.result, dict)
-    ]
-    assert started and started[-1]["status"] == "started", started
+    started = wait_for(
+        lambda: [
+            e.result
+            for e in runtime.bus.timeline
+            if e.event_id == alarm["id"] and isinstance(e.result, dict)
+        ],
+        120,
+        "drift_retrain's answer to the alarm",
+    )
+    assert started[-1]["status"] == "started", started
     arn = started[-1]["execution_arn"]
     assert runtime.executor.wait(arn, 300) == "Succeeded", runtime.executor.failure_reason(arn)
     sm = runtime.cloud.client("sagemaker")
