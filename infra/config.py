@@ -156,11 +156,22 @@ class DataQualityConfig(_Strict):
     alarm_threshold: float | None = Field(default=None, gt=0.0, le=1.0)
 
 
+class LabelledTrafficConfig(_Strict):
+    """Retrains started by drift_retrain (an alarm or the schedule) also train on the requests
+    the endpoint captured in the last `days` that have a ground-truth label, joined with it
+    (README, "Retraining on labelled traffic"). Runs started by uploads train on the accepted
+    data only."""
+
+    enabled: bool = False
+    days: int = Field(default=14, ge=1, le=365)
+
+
 class RetrainConfig(_Strict):
     cooldown_hours: float = Field(default=6.0, ge=0.0)
     daily_cap: int = Field(default=3, ge=1)
     # Periodic retraining, e.g. "rate(7 days)"; None leaves the schedule out.
     schedule: str | None = None
+    labelled_traffic: LabelledTrafficConfig = LabelledTrafficConfig()
 
     @field_validator("schedule")
     @classmethod
@@ -313,6 +324,14 @@ class StackConfig(_Strict):
                 problems += [
                     f"model_quality.{e['msg'].removeprefix(_VALUE_ERROR)}" for e in error.errors()
                 ]
+        labelled = self.retrain.labelled_traffic
+        if labelled.enabled and labelled.days > self.data.capture_expiry_days:
+            problems.append(
+                f"retrain.labelled_traffic.days: {labelled.days} days reach past "
+                f"data.capture_expiry_days ({self.data.capture_expiry_days}), after which the "
+                "captured requests are deleted: choose at most "
+                f"{self.data.capture_expiry_days} or keep the capture longer"
+            )
         problems += aws_problems(
             self.names,
             [f.name for f in self.dataset.features],

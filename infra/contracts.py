@@ -144,12 +144,39 @@ def deploy_settings(
     )
 
 
+@dataclass(frozen=True)
+class EndpointFolders:
+    """The endpoint's folders of the data bucket that a retrain reads with
+    retrain.labelled_traffic: SageMaker's capture, and the labels users upload."""
+
+    capture: str
+    ground_truth: str
+
+
+def endpoint_folders(config: StackConfig) -> EndpointFolders:
+    endpoint = config.names.endpoint
+    return EndpointFolders(
+        capture=f"{CAPTURE_PREFIX}{endpoint}/", ground_truth=f"{GROUND_TRUTH_PREFIX}{endpoint}/"
+    )
+
+
+def labelled_traffic_folders(config: StackConfig) -> EndpointFolders | None:
+    """The folders drift_retrain lists and Validate reads by version when
+    retrain.labelled_traffic is on (the grants of both roles); None when it is off."""
+    return endpoint_folders(config) if config.retrain.labelled_traffic.enabled else None
+
+
 def drift_retrain_settings(config: StackConfig, deployed: Deployed) -> fn.DriftRetrainSettings:
+    labelled = config.retrain.labelled_traffic
+    folders = endpoint_folders(config)
     return fn.DriftRetrainSettings(
         **_training(config, deployed, "drift_retrain"),
         drift_alarm_names=config.drift_alarm_names,
         retrain_cooldown_seconds=int(config.retrain.cooldown_hours * 3600),
         retrain_daily_cap=config.retrain.daily_cap,
+        labelled_traffic_days=labelled.days if labelled.enabled else 0,
+        labelled_capture_prefix=folders.capture,
+        labelled_ground_truth_prefix=folders.ground_truth,
     )
 
 

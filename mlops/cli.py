@@ -116,12 +116,16 @@ def cmd_runs(args: argparse.Namespace) -> int:
         print(json.dumps([_run_record(r) for r in runs], indent=2))
         return 0
     print(f"Training runs of {stack.training_pipeline}, newest first:")
-    print(f"  {'started':<19}  {'execution':<12}  {'trigger':<24}  {'objects':>7}  outcome")
+    print(
+        f"  {'started':<19}  {'execution':<12}  {'trigger':<24}  {'objects':>7}  "
+        f"{'capture+labels':>14}  outcome"
+    )
     for run in runs:
         objects = "-" if run.manifest_objects is None else str(run.manifest_objects)
+        labelled = "-" if run.labelled_objects is None else "+".join(map(str, run.labelled_objects))
         print(
             f"  {run.started:%Y-%m-%d %H:%M:%S}  {run.execution_id:<12}  {run.trigger:<24}  "
-            f"{objects:>7}  {run.outcome}"
+            f"{objects:>7}  {labelled:>14}  {run.outcome}"
         )
     if not runs:
         print("  none yet")
@@ -135,6 +139,11 @@ def _run_record(run: Run) -> dict[str, Any]:
         "status": run.status,
         "trigger": run.trigger,
         "manifest_objects": run.manifest_objects,
+        "labelled_traffic": None
+        if run.labelled_objects is None
+        else dict(
+            zip(("capture_objects", "ground_truth_objects"), run.labelled_objects, strict=True)
+        ),
         "failed_step": run.failed_step,
         "failure": run.failure,
         "registered": run.registered,

@@ -24,6 +24,18 @@ class DataObject:
     key: str
     version_id: str | None
     size: int | None = None
+    rows: int | None = None  # a capture object: the labelled rows it gave to training
+
+
+@dataclass(frozen=True)
+class LabelledTraffic:
+    """The captured requests and labels a run trained on (retrain.labelled_traffic)."""
+
+    since: str
+    until: str
+    rows: int | None  # labelled rows that trained; None when only the manifest is known
+    capture: list[DataObject] = field(default_factory=list)
+    ground_truth: list[DataObject] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -43,6 +55,7 @@ class Lineage:
     metric: dict[str, Any] = field(default_factory=dict)
     baseline_uri: str | None = None
     data_objects: list[DataObject] = field(default_factory=list)
+    labelled_traffic: LabelledTraffic | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -74,24 +87,52 @@ def live_record_at(s3: Any, bucket: str, endpoint_name: str, at: datetime) -> tu
     return json.loads(body), chosen["LastModified"].isoformat()
 
 
-def manifest_objects(s3: Any, manifest_uri: str | None) -> list[DataObject]:
-    if not manifest_uri or manifest_uri == "none":
-        return []
-    bucket, key = _split_s3(manifest_uri)
-    manifest = json.loads(s3.get_object(Bucket=bucket, Key=key)["Body"].read())
+def _read(s3: Any, uri: str | None) -> dict[str, Any]:
+    if not uri or uri == "none":
+        return {}
+    bucket, key = _split_s3(uri)
+    return json.loads(s3.get_object(Bucket=bucket, Key=key)["Body"].read())
+
+
+def _objects(entries: list[dict[str, Any]]) -> list[DataObject]:
     return [
-        DataObject(o["bucket"], o["key"], o.get("version_id"), o.get("size"))
-        for o in manifest.get("objects", [])
+        DataObject(
+            o["bucket"], o["key"], o.get("version_id"), o.get("size"), o.get("labelled_rows")
+        )
+        for o in entries
     ]
 
 
-def trained_on(s3: Any, meta: dict[str, str]) -> list[DataObject]:
-    """The object versions the run read: its Validate step's record (`DataObjectsUri`), which
-    leaves out any version of the manifest that was gone by then. Packages registered before
-    that record existed name their manifest's objects."""
-    if meta.get("DataObjectsUri"):
-        return manifest_objects(s3, meta["DataObjectsUri"])
-    return manifest_objects(s3, meta.get("DataManifestUri"))
+def manifest_objects(s3: Any, manifest_uri: str | None) -> list[DataObject]:
+    return _objects(_read(s3, manifest_uri).get("objects", []))
+
+
+def run_record(s3: Any, meta: dict[str, str]) -> dict[str, Any]:
+    """What the run read: its Validate step's record (`DataObjectsUri`), which leaves out any
+    version of the manifest that was gone by then. Packages registered before that record
+    existed have their manifest only."""
+    return _read(s3, meta.get("DataObjectsUri") or meta.get("DataManifestUri"))
+
+
+def trained_on(s3: Any, meta: dict[str, str], record: dict | None = None) -> list[DataObject]:
+    """The data object versions the run read."""
+    record = run_record(s3, meta) if record is None else record
+    return _objects(record.get("objects", []))
+
+
+def labelled_traffic(record: dict[str, Any]) -> LabelledTraffic | None:
+    """The capture and ground-truth versions the run's labelled traffic read, with the rows
+    each capture object gave (retrain.labelled_traffic); None when it took none."""
+    traffic = record.get("labelled_traffic")
+    if not isinstance(traffic, dict):
+        return None
+    return LabelledTraffic(
+        since=traffic.get("since", ""),
+        until=traffic.get("until", ""),
+        rows=traffic.get("rows"),
+        capture=_objects(traffic.get("capture", [])),
+        ground_truth=_objects(traffic.get("ground_truth", [])),
+    )
 
 
 def lineage(
@@ -123,6 +164,7 @@ def lineage(
             "confidence": meta.get("MetricConfidence"),
         }
         metric |= {k: v for k, v in extra.items() if v is not None}
+    read = run_record(s3, meta)
     return Lineage(
         endpoint_name=endpoint_name,
         at=at.isoformat(),
@@ -138,7 +180,8 @@ def lineage(
         code_version=meta.get("CodeVersion"),
         metric=metric,
         baseline_uri=meta.get("BaselineUri") or record.get("baseline_uri"),
-        data_objects=trained_on(s3, meta),
+        data_objects=trained_on(s3, meta, read),
+        labelled_traffic=labelled_traffic(read),
     )
 
 
@@ -165,6 +208,19 @@ def render(answer: Lineage) -> str:
     lines += [
         f"           s3://{o.bucket}/{o.key} version {o.version_id}" for o in answer.data_objects
     ]
+    traffic = answer.labelled_traffic
+    if traffic is not None:
+        rows = "" if traffic.rows is None else f"{traffic.rows} rows of "
+        lines.append(f"  labelled {rows}captured traffic, {traffic.since} to {traffic.until}")
+        lines += [
+            f"           s3://{o.bucket}/{o.key} version {o.version_id}"
+            + ("" if o.rows is None else f" ({o.rows} rows)")
+            for o in traffic.capture
+        ]
+        lines += [
+            f"           s3://{o.bucket}/{o.key} version {o.version_id} (labels)"
+            for o in traffic.ground_truth
+        ]
     if answer.baseline_uri:
         lines.append(f"  baseline {answer.baseline_uri}")
     return "\n".join(lines)

@@ -1,5 +1,6 @@
 """Training runs as the `mlops` command shows them: newest first, each with what started it, how
-many data objects its manifest names, and how it ended (the failing step and its message).
+many data objects its manifest names (and capture and ground-truth objects, with labelled
+traffic), and how it ended (the failing step and its message).
 
 Everything is read from SageMaker's record of the run: its parameters (`TriggerEventType`,
 `DataManifestUri`, set by whoever started it, functions/shared/runs.py) and its steps.
@@ -25,6 +26,8 @@ class Run:
     status: str
     trigger: str = UNKNOWN
     manifest_objects: int | None = None
+    # (capture objects, ground-truth objects) its manifest names; None without labelled traffic
+    labelled_objects: tuple[int, int] | None = None
     failed_step: str | None = None
     failure: str | None = None
     registered: str | None = None  # the model package a successful run registered
@@ -74,34 +77,52 @@ def describe_run(sagemaker: Any, s3: Any, summary: dict[str, Any], *, details: b
     step, reason, registered = _steps(sagemaker, arn)
     if status == "Failed" and reason is None:
         reason = summary.get("PipelineExecutionFailureReason")
-    trigger, objects = UNKNOWN, None
+    trigger, objects, labelled = UNKNOWN, None, None
     if details:
         params = _parameters(sagemaker, arn)
         trigger = params.get("TriggerEventType") or UNKNOWN
-        objects = manifest_size(s3, params.get("DataManifestUri", ""))
+        manifest = read_manifest(s3, params.get("DataManifestUri", ""))
+        objects = manifest_size(manifest)
+        labelled = labelled_size(manifest)
     return Run(
         execution_arn=arn,
         started=summary["StartTime"],
         status=status,
         trigger=trigger,
         manifest_objects=objects,
+        labelled_objects=labelled,
         failed_step=step,
         failure=reason,
         registered=registered,
     )
 
 
-def manifest_size(s3: Any, uri: str) -> int | None:
-    """How many data objects the run's manifest names; None when it has none (a run started by
-    hand on a prefix) or it cannot be read."""
+def read_manifest(s3: Any, uri: str) -> dict[str, Any] | None:
+    """The run's manifest; None when it has none (a run started by hand on a prefix) or it
+    cannot be read."""
     if not uri.startswith("s3://"):
         return None
     bucket, _, key = uri[len("s3://") :].partition("/")
     try:
-        body = s3.get_object(Bucket=bucket, Key=key)["Body"].read()
-        return len(json.loads(body)["objects"])
-    except (BotoCoreError, ClientError, ValueError, KeyError, TypeError):
+        manifest = json.loads(s3.get_object(Bucket=bucket, Key=key)["Body"].read())
+    except (BotoCoreError, ClientError, ValueError):
         return None
+    return manifest if isinstance(manifest, dict) else None
+
+
+def manifest_size(manifest: dict[str, Any] | None) -> int | None:
+    """How many data objects the manifest names."""
+    objects = (manifest or {}).get("objects")
+    return len(objects) if isinstance(objects, list) else None
+
+
+def labelled_size(manifest: dict[str, Any] | None) -> tuple[int, int] | None:
+    """How many capture and ground-truth objects its labelled traffic names
+    (retrain.labelled_traffic); None when the run took none."""
+    traffic = (manifest or {}).get("labelled_traffic")
+    if not isinstance(traffic, dict):
+        return None
+    return len(traffic.get("capture") or []), len(traffic.get("ground_truth") or [])
 
 
 def _parameters(sagemaker: Any, arn: str) -> dict[str, str]:

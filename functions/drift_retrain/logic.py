@@ -7,6 +7,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
+from functions.drift_retrain.traffic import labelled_traffic
 from functions.shared.clients import client
 from functions.shared.events import AlarmEvent
 from functions.shared.observability import count, logger
@@ -55,6 +56,7 @@ def retrain(trigger: Trigger, settings: DriftRetrainSettings, cause: str) -> dic
             trigger=trigger,
             description=f"{trigger.event_type} retrain ({cause})",
             allow_empty=True,
+            labelled_traffic=labelled_traffic(settings, now),
         )
     except Exception:
         _uncount_retrain(settings, day)

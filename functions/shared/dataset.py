@@ -41,8 +41,11 @@ def record_accepted(settings: _TrainingSettings, entry: dict[str, Any]) -> None:
     )
 
 
-def current_versions(settings: _TrainingSettings) -> list[dict[str, Any]]:
-    """The current version of every key under the incoming prefix, in key order.
+def current_versions(
+    settings: _TrainingSettings, prefix: str | None = None
+) -> list[dict[str, Any]]:
+    """The current version of every key under `prefix` (the incoming prefix by default), in
+    key order, with its LastModified time.
 
     A key whose latest entry is a delete marker has no current version (deleted, or
     quarantined); folder markers are not data.
@@ -50,7 +53,11 @@ def current_versions(settings: _TrainingSettings) -> list[dict[str, Any]]:
     """
     current = []
     pages = client("s3").get_paginator("list_object_versions")
-    for page in pages.paginate(Bucket=settings.data_bucket, Prefix=settings.incoming_prefix):
+    listing = pages.paginate(
+        Bucket=settings.data_bucket,
+        Prefix=settings.incoming_prefix if prefix is None else prefix,
+    )
+    for page in listing:
         for version in page.get("Versions", []):
             if version.get("IsLatest") and not version["Key"].endswith("/"):
                 current.append(
@@ -60,9 +67,14 @@ def current_versions(settings: _TrainingSettings) -> list[dict[str, Any]]:
                         "version_id": version.get("VersionId") or "null",
                         "size": version.get("Size", 0),
                         "etag": version.get("ETag", "").strip('"'),
+                        "last_modified": _iso(version.get("LastModified")),
                     }
                 )
     return sorted(current, key=lambda v: v["key"])
+
+
+def _iso(moment: Any) -> str:
+    return moment.strftime("%Y-%m-%dT%H:%M:%SZ") if hasattr(moment, "strftime") else ""
 
 
 def _accepted(settings: _TrainingSettings, versions: list[dict[str, Any]]) -> dict[tuple, dict]:
@@ -96,6 +108,7 @@ def accepted_dataset(settings: _TrainingSettings) -> list[dict[str, Any]]:
     for version in versions:
         entry = accepted.get((version["key"], version["version_id"]))
         if entry is not None:
+            version.pop("last_modified")  # the arrival's event time says when it came
             out.append(
                 {
                     **version,

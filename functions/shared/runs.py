@@ -74,6 +74,7 @@ def start_training(
     objects: list[dict[str, Any]],
     description: str,
     arrivals: list[dict[str, Any]] | None = None,
+    labelled_traffic: dict[str, Any] | None = None,
 ) -> str:
     """Write the manifest and start the pipeline; the caller holds the guard under `token`.
 
@@ -86,6 +87,8 @@ def start_training(
         "objects": objects,
         "arrivals": arrivals or [],
     }
+    if labelled_traffic is not None:
+        manifest["labelled_traffic"] = labelled_traffic
     try:
         client("s3").put_object(
             Bucket=settings.artifacts_bucket,
@@ -131,6 +134,8 @@ def start_training(
             "trigger_event_type": trigger.event_type,
             "objects": len(objects),
             "arrivals": len(arrivals or []),
+            "capture_objects": len((labelled_traffic or {}).get("capture", [])),
+            "ground_truth_objects": len((labelled_traffic or {}).get("ground_truth", [])),
             "manifest_key": manifest_key,
         },
     )
@@ -145,11 +150,13 @@ def drain_and_start(
     description: str,
     allow_empty: bool,
     coalesce: bool = False,
+    labelled_traffic: dict[str, Any] | None = None,
 ) -> str | None:
-    """As the guard holder, start one run on the accepted dataset, then forget the pending
-    arrivals it covers (every arrival accepted so far: the dataset is read after them).
+    """As the guard holder, start one run on the accepted dataset (and the labelled captured
+    traffic, when given: functions/drift_retrain/traffic.py), then forget the pending arrivals
+    it covers (every arrival accepted so far: the dataset is read after them).
 
-    With nothing pending and `allow_empty` false, or no accepted data at all, the guard is
+    With nothing pending and `allow_empty` false, or nothing to train on at all, the guard is
     released and None returned. `coalesce` relabels the trigger `coalesced` when the run
     carries more than one arrival.
     """
@@ -159,7 +166,7 @@ def drain_and_start(
         release_guard(settings, token=token)
         return None
     objects = accepted_dataset(settings)
-    if not objects:
+    if not objects and not (labelled_traffic or {}).get("capture"):
         logger.warning(
             "training not started: no accepted data under the incoming prefix",
             extra={"input_data_uri": settings.input_data_uri, "arrivals": len(arrivals)},
@@ -176,6 +183,7 @@ def drain_and_start(
         objects=objects,
         description=description,
         arrivals=arrivals,
+        labelled_traffic=labelled_traffic,
     )
     delete_pending(settings, items)
     return execution_arn

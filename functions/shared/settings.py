@@ -118,6 +118,12 @@ class DriftRetrainSettings(_TrainingSettings):
     drift_alarm_names: JsonList = Field(alias="DRIFT_ALARM_NAMES")
     retrain_cooldown_seconds: Annotated[int, Field(ge=0)] = Field(alias="RETRAIN_COOLDOWN_SECONDS")
     retrain_daily_cap: Annotated[int, Field(ge=0)] = Field(alias="RETRAIN_DAILY_CAP")
+    # retrain.labelled_traffic: a retrain also trains on the endpoint's captured requests of
+    # the last this many days that have a ground-truth label; 0 is off.
+    labelled_traffic_days: Annotated[int, Field(ge=0)] = Field(alias="LABELLED_TRAFFIC_DAYS")
+    # The endpoint's folders: capture/<endpoint>/ and ground-truth/<endpoint>/.
+    labelled_capture_prefix: NonEmpty = Field(alias="LABELLED_CAPTURE_PREFIX")
+    labelled_ground_truth_prefix: NonEmpty = Field(alias="LABELLED_GROUND_TRUTH_PREFIX")
 
 
 class DeploySettings(FunctionSettings):

@@ -11,6 +11,7 @@ from infra import contracts
 from infra.components.component import Component
 from infra.components.foundation import Foundation
 from infra.components.training import Training
+from infra.constructs import access
 from infra.constructs.alarms import DriftAlarms, QualityAlarms
 from infra.constructs.functions import LoopFunction
 
@@ -66,3 +67,15 @@ class Monitoring(Component):
             settings=contracts.drift_retrain_settings(base.config, base.deployed),
         )
         self.drift_retrain.grant(*training.start_statements)
+        folders = contracts.labelled_traffic_folders(config)
+        if folders is not None:
+            # A retrain's manifest names the current versions of the endpoint's capture and
+            # ground-truth objects of the look-back (ListObjectVersions, functions/drift_retrain).
+            self.drift_retrain.grant(
+                access.listing(
+                    base.storage.data_bucket,
+                    folders.capture,
+                    folders.ground_truth,
+                    action="s3:ListBucketVersions",
+                )
+            )

@@ -45,6 +45,7 @@ class Training(Component):
             artifacts_bucket=storage.artifacts_bucket,
             key=storage.key,
             metrics_namespace=names.drift_namespace,
+            labelled_folders=_folders(contracts.labelled_traffic_folders(base.config)),
         ).role
         code_bundle = pipelines.code_bundle_asset(self, "PipelineCode")
         # Processing steps get the bundle as an input (ListBucket + GetObject on its key), the
@@ -136,3 +137,7 @@ class Training(Component):
         )
         pipeline.node.add_dependency(self.role)
         return pipeline
+
+
+def _folders(folders: contracts.EndpointFolders | None) -> tuple[str, ...]:
+    return () if folders is None else (folders.capture, folders.ground_truth)

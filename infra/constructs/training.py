@@ -40,6 +40,7 @@ class SageMakerExecutionRole(Construct):
         artifacts_bucket: s3.IBucket,
         key: kms.IKey,
         metrics_namespace: str,
+        labelled_folders: tuple[str, ...] = (),
     ) -> None:
         super().__init__(scope, construct_id)
         stack = Stack.of(self)
@@ -162,6 +163,13 @@ class SageMakerExecutionRole(Construct):
                 },
             ),
         ]
+        # With retrain.labelled_traffic, Validate also reads the endpoint's capture and
+        # ground-truth objects of a run's manifest, by VersionId (data_input.py).
+        labelled = [f"{folder}*" for folder in labelled_folders]
+        if labelled:
+            statements.append(
+                access.objects(data_bucket, ("s3:GetObjectVersion",), *labelled),
+            )
         for statement in statements:
             self.role.add_to_policy(statement)
 
@@ -190,6 +198,7 @@ class SageMakerExecutionRole(Construct):
                     artifacts_bucket.arn_for_objects("pipelines/*"),
                     artifacts_bucket.arn_for_objects("live/*"),
                     artifacts_bucket.arn_for_objects("monitoring/*"),
+                    *(data_bucket.arn_for_objects(pattern) for pattern in labelled),
                 ),
                 "Resource::*",
             ],

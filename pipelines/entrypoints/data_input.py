@@ -77,6 +77,8 @@ class RunData:
     read: list[tuple[DataObject, Path]] = field(default_factory=list)
     sha256: dict[Path, str] = field(default_factory=dict)
     not_read: list[tuple[DataObject, str]] = field(default_factory=list)
+    # The manifest's `labelled_traffic` (retrain.labelled_traffic): read by labelled_input.py.
+    labelled_traffic: dict[str, Any] | None = None
 
     @property
     def files(self) -> list[tuple[str, Path]]:
@@ -104,10 +106,11 @@ def local_name(index: int, key: str) -> str:
 
 
 def load_manifest(uri: str, s3: Any) -> tuple[dict[str, Any], list[DataObject]]:
+    """The manifest, and its objects."""
     bucket, key = split_s3_uri(uri)
     manifest = json.loads(s3.get_object(Bucket=bucket, Key=key)["Body"].read())
     objects = [DataObject.from_entry(o) for o in manifest.get("objects", [])]
-    return manifest.get("trigger", {}), objects
+    return manifest, objects
 
 
 def list_current(input_uri: str, s3: Any) -> list[DataObject]:
@@ -174,8 +177,13 @@ def gather(*, manifest_uri: str, input_uri: str, local_input: Path | None, dest:
     current objects under `input_uri`."""
     if manifest_uri:
         s3 = s3_client()
-        trigger, objects = load_manifest(manifest_uri, s3)
-        return fetch(objects, dest, s3, RunData(manifest_uri=manifest_uri, trigger=trigger))
+        manifest, objects = load_manifest(manifest_uri, s3)
+        run = RunData(
+            manifest_uri=manifest_uri,
+            trigger=manifest.get("trigger", {}),
+            labelled_traffic=manifest.get("labelled_traffic"),
+        )
+        return fetch(objects, dest, s3, run)
     if local_input is not None:
         return local_files(local_input)
     if not input_uri:

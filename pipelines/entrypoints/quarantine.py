@@ -39,32 +39,71 @@ def quarantine_rejected(
     records = []
     for verdict, path in rejected:
         ref = verdict.object
-        target = f"{quarantine_prefix}{ref.key}"
-        with path.open("rb") as body:
-            s3.put_object(Bucket=bucket, Key=target, Body=body)
-        record = {
-            "reason": verdict.reason(),
-            "message": "; ".join(verdict.messages()),
-            "details": {"violations": [v.message for v in verdict.violations]},
-            "bucket": bucket,
-            "key": ref.key,
-            "version_id": ref.version_id,
-            "size": path.stat().st_size,
-            "rows": verdict.rows,
-            "checked_by": "training pipeline, Validate step",
-            "event_id": trigger_event_id,
-            "quarantine_key": target,
-            "quarantined_at": datetime.now(UTC).isoformat(),
-            "hidden_from_training": _hide_from_training(s3, bucket, ref.key, ref.version_id, path),
-        }
-        s3.put_object(
-            Bucket=bucket,
-            Key=f"{target}.reason.json",
-            Body=json.dumps(record, indent=2).encode(),
-            ContentType="application/json",
+        record = _put(s3, bucket, f"{quarantine_prefix}{ref.key}", verdict, path, trigger_event_id)
+        record["hidden_from_training"] = _hide_from_training(
+            s3, bucket, ref.key, ref.version_id, path
         )
+        _put_reason(s3, bucket, record)
         records.append(record)
     return records
+
+
+def quarantine_labelled(
+    bucket: str,
+    quarantine_prefix: str,
+    rejected: list[tuple[ObjectVerdict, Path]],
+    trigger_event_id: str,
+    labels: list[dict[str, Any]],
+) -> list[dict[str, Any]]:
+    """Quarantine the labelled rows of each rejected capture object (retrain.labelled_traffic):
+    the rows Validate read go to `quarantine/<capture key>.labelled.csv`, the reason beside
+    them, naming the capture version and the ground-truth versions (`labels`) that labelled
+    it. The capture object itself stays where it is (monitoring reads it): each retrain joins
+    and checks its rows again, so they never reach a model."""
+    s3 = s3_client()
+    records = []
+    for verdict, path in rejected:
+        target = f"{quarantine_prefix}{verdict.object.key}.labelled.csv"
+        record = _put(s3, bucket, target, verdict, path, trigger_event_id)
+        record["labelled_by"] = [
+            {"key": entry["key"], "version_id": entry.get("version_id")} for entry in labels
+        ]
+        record["hidden_from_training"] = False
+        _put_reason(s3, bucket, record)
+        records.append(record)
+    return records
+
+
+def _put(
+    s3: Any, bucket: str, target: str, verdict: ObjectVerdict, path: Path, trigger_event_id: str
+) -> dict[str, Any]:
+    """The bytes Validate read, under `target`; the reason record, not yet written."""
+    ref = verdict.object
+    with path.open("rb") as body:
+        s3.put_object(Bucket=bucket, Key=target, Body=body)
+    return {
+        "reason": verdict.reason(),
+        "message": "; ".join(verdict.messages()),
+        "details": {"violations": [v.message for v in verdict.violations]},
+        "bucket": bucket,
+        "key": ref.key,
+        "version_id": ref.version_id,
+        "size": path.stat().st_size,
+        "rows": verdict.rows,
+        "checked_by": "training pipeline, Validate step",
+        "event_id": trigger_event_id,
+        "quarantine_key": target,
+        "quarantined_at": datetime.now(UTC).isoformat(),
+    }
+
+
+def _put_reason(s3: Any, bucket: str, record: dict[str, Any]) -> None:
+    s3.put_object(
+        Bucket=bucket,
+        Key=f"{record['quarantine_key']}.reason.json",
+        Body=json.dumps(record, indent=2).encode(),
+        ContentType="application/json",
+    )
 
 
 def _hide_from_training(s3: Any, bucket: str, key: str, version_id: str | None, path: Path) -> bool:

@@ -28,11 +28,13 @@ from pipelines.entrypoints.common import (
     add_schema_argument,
     fail,
     log,
+    s3_client,
     unpack_schema,
     write_json,
 )
-from pipelines.entrypoints.data_input import RunData, gather
-from pipelines.entrypoints.quarantine import quarantine_rejected
+from pipelines.entrypoints.data_input import DataObject, RunData, gather
+from pipelines.entrypoints.labelled_input import LabelledInput, read_labelled
+from pipelines.entrypoints.quarantine import quarantine_labelled, quarantine_rejected
 from pipelines.limits import ReadLimits
 from pipelines.steps.validate import validate_objects
 from pipelines.steps.verdicts import ObjectRef
@@ -74,29 +76,45 @@ def main(argv: list[str] | None = None) -> None:
         local_input=args.input,
         dest=args.data_dir,
     )
-    for obj, reason in data.not_read:
+    labelled = None
+    if data.labelled_traffic is not None:
+        labelled = read_labelled(
+            data.labelled_traffic, schema, args.data_dir / "labelled", s3_client()
+        )
+        log(_labelled_summary(labelled))
+    for obj, reason in data.not_read + (labelled.not_read() if labelled else []):
         log(f"warning: not read: {obj.name} version {obj.version_id}: {reason}")
-    if not data.read:
-        write_json(args.report / DATA_OBJECTS_FILE, data.record())
+    extra = [(ref(obj), path) for obj, path, _ in labelled.files] if labelled else []
+    if not data.read and not extra:
+        record = data.record()
+        if labelled is not None:
+            record["labelled_traffic"] = labelled.record({})
+        write_json(args.report / DATA_OBJECTS_FILE, record)
         fail(_nothing_read(data), args.message_file)
-    objects = [
-        (ObjectRef(obj.key, obj.version_id, obj.bucket or None), path) for obj, path in data.read
-    ]
+    uploads = [(ref(obj), path) for obj, path in data.read]
+    objects = uploads + extra
     report = validate_objects(objects, schema, limits, args.output)
     # The lineage names what trained: the accepted objects; the rejected ones are listed apart.
     record = data.record()
-    verdicts = dict(zip(range(len(objects)), report.objects, strict=True))
+    verdicts = report.objects[: len(uploads)]
     record["rejected"] = [
         {**o, "reasons": [v.reason for v in verdicts[i].violations]}
         for i, o in enumerate(record["objects"])
         if not verdicts[i].accepted
     ]
     record["objects"] = [o for i, o in enumerate(record["objects"]) if verdicts[i].accepted]
+    rows = report.objects[len(uploads) :]
+    if labelled is not None:
+        accepted = {i: v.accepted for i, v in enumerate(rows)}
+        record["labelled_traffic"] = labelled.record(accepted)
+        record["labelled_traffic"]["rejected"] = labelled.rejected(
+            accepted, {i: [m.reason for m in v.violations] for i, v in enumerate(rows)}
+        )
     write_json(args.report / DATA_OBJECTS_FILE, record)
     summary = report.to_dict()
     summary["files"] = [
-        {"path": name, "key": ref.key, "version_id": ref.version_id, "sha256": data.sha256[path]}
-        for (name, path), (ref, _) in zip(data.files, objects, strict=True)
+        {"path": name, "key": r.key, "version_id": r.version_id, "sha256": data.sha256[path]}
+        for (name, path), (r, _) in zip(data.files, uploads, strict=True)
     ]
     summary["lineage"] = {
         "InputDataUri": registry_safe(args.input_uri),
@@ -105,9 +123,10 @@ def main(argv: list[str] | None = None) -> None:
         "TriggerEventType": registry_safe(args.trigger_event_type),
     }
     paths = dict(objects)
-    rejected = [(v, paths[v.object]) for v in report.rejected]
+    rejected = [(v, paths[v.object]) for v in verdicts if not v.accepted]
+    rejected_rows = [(v, paths[v.object]) for v in rows if not v.accepted]
     buckets = {v.object.bucket for v, _ in rejected if v.object.bucket}
-    if rejected and buckets:
+    if (rejected and buckets) or rejected_rows:
         try:
             summary["quarantined"] = [
                 r
@@ -119,12 +138,20 @@ def main(argv: list[str] | None = None) -> None:
                     args.trigger_event_id,
                 )
             ]
+            if labelled is not None and rejected_rows:
+                summary["quarantined"] += quarantine_labelled(
+                    labelled.bucket,
+                    args.quarantine_prefix,
+                    rejected_rows,
+                    args.trigger_event_id,
+                    labelled.label_entries(),
+                )
         except Exception as exc:  # botocore's errors: the run must not train past them
-            names = ", ".join(str(v.object) for v, _ in rejected)
+            names = ", ".join(str(v.object) for v, _ in rejected + rejected_rows)
             shutil.rmtree(args.output, ignore_errors=True)
             fail(f"could not quarantine {names}: {exc}", args.message_file)
     write_json(args.report / "validation.json", summary)
-    for verdict, _ in rejected:
+    for verdict, _ in rejected + rejected_rows:
         log(f"rejected {verdict.object}: {'; '.join(v.message for v in verdict.violations)}")
     if not report.passed:
         shutil.rmtree(args.output, ignore_errors=True)  # nothing passes on from a failed run
@@ -134,6 +161,21 @@ def main(argv: list[str] | None = None) -> None:
     log(
         f"validated {report.n_rows} rows from {len(report.accepted)} of {len(objects)} "
         f"object(s) in {time.perf_counter() - started:.2f}s"
+    )
+
+
+def ref(obj: DataObject) -> ObjectRef:
+    return ObjectRef(obj.key, obj.version_id, obj.bucket or None)
+
+
+def _labelled_summary(labelled: LabelledInput) -> str:
+    stats = labelled.stats
+    return (
+        f"labelled traffic {labelled.since} to {labelled.until}: "
+        f"{stats['n_labelled_rows']} labelled of {stats['n_captured_rows']} captured rows "
+        f"from {len(labelled.capture.read)} capture and {len(labelled.ground_truth.read)} "
+        f"ground-truth object(s); {stats['n_unmatched_records']} label record(s) naming no "
+        f"captured request, {stats['n_wrong_count_records']} with another number of rows"
     )
 
 

@@ -114,7 +114,7 @@ def parse_capture_lines(
                 parsed = parse_body(text, content_type)
                 frames.append(align_features(parsed, metadata))
                 if keep_raw:
-                    raws.append(_named_raw(parsed, features))
+                    raws.append(named_raw(parsed, features))
         except (RequestError, ValueError, KeyError, TypeError) as exc:
             out.n_skipped += 1
             if len(out.errors) < _ERROR_SAMPLES:
@@ -191,9 +191,9 @@ def _captured_event(event: Mapping, when: datetime) -> CapturedEvent:
     )
 
 
-def _named_raw(parsed: pd.DataFrame, features: Sequence[str]) -> pd.DataFrame:
-    """The parsed request with the features' names, values untouched (align_features has
-    already checked its shape)."""
+def named_raw(parsed: pd.DataFrame, features: Sequence[str]) -> pd.DataFrame:
+    """The parsed request with the features' names, values untouched. Positional rows of
+    another width than the features raise ValueError (set_axis)."""
     if len(parsed.columns) and all(isinstance(c, int | np.integer) for c in parsed.columns):
         first = [str(v).strip() for v in parsed.iloc[0].tolist()] if len(parsed) else []
         if first and set(features) <= set(first):
@@ -201,6 +201,15 @@ def _named_raw(parsed: pd.DataFrame, features: Sequence[str]) -> pd.DataFrame:
         else:
             parsed = parsed.set_axis(list(features), axis=1)
     return parsed.reindex(columns=list(features)).reset_index(drop=True)
+
+
+def captured_request(event: Mapping, features: Sequence[str]) -> tuple[CapturedEvent, pd.DataFrame]:
+    """One capture record's ids and time, and its request rows named by the features, the
+    values as the caller sent them (labelled traffic: pipelines/steps/labelled.py)."""
+    meta = event["eventMetadata"]
+    data = event["captureData"]["endpointInput"]
+    parsed = parse_body(_decode(data), data.get("observedContentType", CSV))
+    return _captured_event(event, parse_time(meta["inferenceTime"])), named_raw(parsed, features)
 
 
 def _decode(data: Mapping[str, str]) -> str:

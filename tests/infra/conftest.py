@@ -23,6 +23,19 @@ def prod(synthesize):
     return synthesize("prod")
 
 
+def labelled_config() -> dict:
+    """dev.json with retrain.labelled_traffic on: retrains also list and read the endpoint's
+    capture and ground-truth folders."""
+    base = json.loads((REPO / "config/dev.json").read_text())
+    base["retrain"]["labelled_traffic"] = {"enabled": True, "days": 14}
+    return base
+
+
+@pytest.fixture(scope="session")
+def labelled(synthesize):
+    return synthesize("labelled", labelled_config())
+
+
 def widest_config() -> dict:
     """dev.json with as many extra numeric features as the config accepts, reserved
     concurrency on and a retained-name suffix: the largest stack a user can synthesize."""

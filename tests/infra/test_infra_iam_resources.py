@@ -35,7 +35,7 @@ def _resolver(synthesized):
     return resolver
 
 
-@pytest.mark.parametrize("stage", ["dev", "prod"])
+@pytest.mark.parametrize("stage", ["dev", "prod", "labelled"])
 def test_every_role_statement_fits_the_service_authorization_reference(stage, request):
     synthesized = request.getfixturevalue(stage)
     resolver = _resolver(synthesized)

@@ -96,7 +96,7 @@ def test_the_static_finder_resolves_every_aws_call(function):
     assert calls.calls, "expected AWS calls"
 
 
-@pytest.mark.parametrize("stage", ["dev", "prod"])
+@pytest.mark.parametrize("stage", ["dev", "prod", "labelled"])
 @pytest.mark.parametrize("function", FUNCTIONS)
 def test_function_role_is_exactly_what_its_code_calls(stage, function, request):
     synthesized = request.getfixturevalue(stage)
@@ -128,7 +128,7 @@ def _definition_step_types(synthesized) -> set[str]:
     return types
 
 
-@pytest.mark.parametrize("stage", ["dev", "prod"])
+@pytest.mark.parametrize("stage", ["dev", "prod", "labelled"])
 def test_pipeline_role_is_what_its_steps_and_jobs_call(stage, request):
     synthesized = request.getfixturevalue(stage)
     role_id = next(

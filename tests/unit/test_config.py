@@ -319,3 +319,39 @@ def test_a_canary_no_fleet_can_take_is_refused_at_synth():
     # one instance is fine: it shifts all at once and bakes for the canary wait
     config["deployment"]["canary_percent"] = 10
     assert parse_config(config, source="config/dev.json").deployment.canary_percent == 10
+
+
+def test_labelled_traffic_is_off_by_default_and_its_look_back_is_checked():
+    config = _dev()
+    config.pop("retrain")
+    assert parse_config(config).retrain.labelled_traffic.enabled is False
+    config = _dev()
+    config["retrain"]["labelled_traffic"] = {"enabled": True, "days": 40}
+    message = _problems(config)
+    assert (
+        "  retrain.labelled_traffic.days: 40 days reach past data.capture_expiry_days (30)"
+        in message
+    ), message
+    config["data"]["capture_expiry_days"] = 45
+    assert parse_config(config).retrain.labelled_traffic.days == 40
+    # Off, the look-back reads nothing, so it need not fit the capture's life.
+    config["data"]["capture_expiry_days"] = 7
+    config["retrain"]["labelled_traffic"]["enabled"] = False
+    assert parse_config(config).retrain.labelled_traffic.days == 40
+
+
+@pytest.mark.parametrize(
+    ("labelled", "key"),
+    [
+        ({"enabled": True, "days": 0}, "retrain.labelled_traffic.days"),
+        ({"enabled": True, "days": 400}, "retrain.labelled_traffic.days"),
+        ({"enabled": 2}, "retrain.labelled_traffic.enabled"),
+        ({"enabled": True, "hours": 3}, "retrain.labelled_traffic.hours"),
+    ],
+)
+def test_invalid_labelled_traffic_names_the_key_and_value(labelled, key):
+    config = _dev()
+    config["retrain"]["labelled_traffic"] = labelled
+    message = _problems(config)
+    line = next((ln for ln in message.splitlines() if ln.startswith(f"  {key}: ")), None)
+    assert line is not None, message

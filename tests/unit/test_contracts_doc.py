@@ -127,11 +127,13 @@ def data_bucket() -> str:
         ),
         (
             [f"{CAPTURE_PREFIX}<endpoint>/<variant>/yyyy/mm/dd/hh/*.jsonl"],
-            "endpoint data capture, written by SageMaker",
+            "endpoint data capture, written by SageMaker; read by the monitoring step, and by "
+            "Validate with `retrain.labelled_traffic`",
         ),
         (
             [f"{GROUND_TRUTH_PREFIX}<endpoint>/yyyy/mm/dd/hh/*"],
-            "labels users upload; read by the monitoring step only",
+            "labels users upload; read by the monitoring step, and by Validate with "
+            "`retrain.labelled_traffic`",
         ),
     ]
     rows = ["| keys | what |", "|---|---|"]

@@ -148,6 +148,52 @@ def test_lineage_names_the_versions_the_run_read_not_the_ones_it_could_not(aws, 
     ]
 
 
+def test_lineage_names_the_capture_and_label_versions_of_labelled_traffic(aws, capsys):
+    s3, sm = aws
+    arn = _register(s3, sm, "r1", "Approved")
+    manifest = json.loads(s3.get_object(Bucket=ARTIFACTS, Key="manifests/r1.json")["Body"].read())
+    capture = {"bucket": DATA, "key": f"capture/{ENDPOINT}/AllTraffic/2026/03/02/09/a.jsonl"}
+    labels = {"bucket": DATA, "key": f"ground-truth/{ENDPOINT}/2026/03/02/10/l.jsonl"}
+    record = {
+        "objects": manifest["objects"],
+        "labelled_traffic": {
+            "since": "2026-02-16T09:30:00Z",
+            "until": "2026-03-02T09:30:00Z",
+            "rows": 40,
+            "capture": [{**capture, "version_id": "v-cap", "labelled_rows": 40}],
+            "ground_truth": [{**labels, "version_id": "v-gt"}],
+        },
+    }
+    s3.put_object(
+        Bucket=ARTIFACTS, Key="pipelines/r1/report/data_objects.json", Body=json.dumps(record)
+    )
+    meta = sm.describe_model_package(ModelPackageName=arn)["CustomerMetadataProperties"]
+    sm.update_model_package(
+        ModelPackageArn=arn,
+        CustomerMetadataProperties={
+            **meta,
+            "DataObjectsUri": f"s3://{ARTIFACTS}/pipelines/r1/report/data_objects.json",
+        },
+    )
+    _go_live(s3, arn)
+    assert main(["lineage", "--config", CONFIG, "--json"]) == 0
+    traffic = json.loads(capsys.readouterr().out)["labelled_traffic"]
+    assert traffic["rows"] == 40
+    assert [(o["key"], o["version_id"], o["rows"]) for o in traffic["capture"]] == [
+        (capture["key"], "v-cap", 40)
+    ]
+    assert [(o["key"], o["version_id"]) for o in traffic["ground_truth"]] == [
+        (labels["key"], "v-gt")
+    ]
+    assert main(["lineage", "--config", CONFIG]) == 0
+    out = capsys.readouterr().out
+    assert (
+        "labelled 40 rows of captured traffic, 2026-02-16T09:30:00Z to 2026-03-02T09:30:00Z" in out
+    )
+    assert f"s3://{DATA}/{capture['key']} version v-cap (40 rows)" in out
+    assert f"s3://{DATA}/{labels['key']} version v-gt (labels)" in out
+
+
 def test_lineage_before_any_deployment_says_nothing_served(aws, capsys):
     assert main(["lineage", "--config", CONFIG]) == 1
     assert "no model served mlops-dev-endpoint" in capsys.readouterr().err

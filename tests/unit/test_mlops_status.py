@@ -40,13 +40,16 @@ def aws(monkeypatch):
         yield s3, sm
 
 
-def _start(s3, sm, trigger: str | None, objects: int | None) -> str:
-    """A run started the way functions/shared/runs.py starts one; `objects` None: no manifest."""
+def _start(
+    s3, sm, trigger: str | None, objects: int | None, labelled: tuple[int, int] | None = None
+) -> str:
+    """A run started the way functions/shared/runs.py starts one; `objects` None: no manifest;
+    `labelled`: the capture and ground-truth objects of its labelled traffic."""
     params = []
     if trigger is not None:
         params.append({"Name": "TriggerEventType", "Value": trigger})
     if objects is not None:
-        key = f"manifests/{trigger}-{objects}.json"
+        key = f"manifests/{trigger}-{objects}-{labelled}.json"
         manifest = {
             "trigger": {"event_id": "e", "event_type": trigger},
             "objects": [
@@ -54,6 +57,14 @@ def _start(s3, sm, trigger: str | None, objects: int | None) -> str:
                 for i in range(objects)
             ],
         }
+        if labelled is not None:
+            manifest["labelled_traffic"] = {
+                folder: [
+                    {"bucket": "d", "key": f"{folder}/e/{i}.jsonl", "version_id": "v"}
+                    for i in range(count)
+                ]
+                for folder, count in zip(("capture", "ground_truth"), labelled, strict=True)
+            }
         s3.put_object(Bucket=ARTIFACTS, Key=key, Body=json.dumps(manifest))
         params.append({"Name": "DataManifestUri", "Value": f"s3://{ARTIFACTS}/{key}"})
     arn = sm.start_pipeline_execution(PipelineName=PIPELINE, PipelineParameters=params)
@@ -146,8 +157,28 @@ def test_runs_show_trigger_manifest_size_and_outcome(aws, capsys):
     assert main(["runs", "--config", str(CONFIG), "--limit", "2"]) == 0
     lines = capsys.readouterr().out.splitlines()
     assert lines[0] == f"Training runs of {PIPELINE}, newest first:"
-    assert lines[1].split() == ["started", "execution", "trigger", "objects", "outcome"]
-    assert [line.split()[2:] for line in lines[2:]] == [
-        [by_hand, "-", "-", "Succeeded"],
-        [drift, "cloudwatch:AlarmStateChange", "0", "Succeeded"],
+    assert lines[1].split() == [
+        "started",
+        "execution",
+        "trigger",
+        "objects",
+        "capture+labels",
+        "outcome",
     ]
+    assert [line.split()[2:] for line in lines[2:]] == [
+        [by_hand, "-", "-", "-", "Succeeded"],
+        [drift, "cloudwatch:AlarmStateChange", "0", "-", "Succeeded"],
+    ]
+
+
+def test_runs_show_the_capture_and_label_objects_of_labelled_traffic(aws, capsys):
+    s3, sm = aws
+    quality = _start(s3, sm, "drift:alarm", 2, labelled=(5, 3))
+    assert main(["runs", "--config", str(CONFIG), "--json"]) == 0
+    [record] = json.loads(capsys.readouterr().out)
+    assert record["execution_arn"].endswith(quality)
+    assert record["manifest_objects"] == 2
+    assert record["labelled_traffic"] == {"capture_objects": 5, "ground_truth_objects": 3}
+    assert main(["runs", "--config", str(CONFIG)]) == 0
+    [line] = capsys.readouterr().out.splitlines()[2:]
+    assert line.split()[2:] == [quality, "drift:alarm", "2", "5+3", "Succeeded"]
