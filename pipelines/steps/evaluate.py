@@ -127,6 +127,26 @@ def evaluate_model(
     }
 
 
+def metric_on(
+    model: dict[str, Any], test: pd.DataFrame, schema: DatasetSchema, metric: str
+) -> float:
+    """The configured metric of any loaded model on these rows: how the live model is scored on
+    the test split a new one is judged on, so the two are compared on the same rows."""
+    check_metric(metric, schema)
+    scoring = {**model, "metadata": {**model["metadata"], "categories": {}}}
+    predictions = inference.predict_fn(test[[f.name for f in schema.features]], scoring)
+    if schema.problem_type == "regression":
+        y_pred = np.array([p["prediction"] for p in predictions])
+        return regression_score(metric, test[schema.target].to_numpy(float), y_pred)
+    labels = list(predictions[0]["probabilities"]) if predictions else []
+    proba = np.array([[p["probabilities"][lab] for lab in labels] for p in predictions])
+    positive = model["metadata"].get("positive_class") or (labels[-1] if labels else None)
+    y_true = test[schema.target].astype(str).to_numpy()
+    return classification_score(
+        metric, y_true, proba, labels, positive if len(labels) == 2 else None
+    )
+
+
 def classification_score(
     metric: str, y: np.ndarray, proba: np.ndarray, labels: list[str], positive: str | None
 ) -> float:
