@@ -215,3 +215,25 @@ def test_canary_breaching_a_rollback_alarm_rolls_back_and_is_reported(looped):
     assert sm.describe_endpoint(EndpointName=runtime.endpoint_name)["EndpointConfigName"] == serving
     verdict = _results(runtime, "deploy")[-1]
     assert verdict["status"] == "rolled_back", verdict
+
+
+def test_the_retrain_is_judged_against_the_live_model_on_its_own_test_rows(looped):
+    """Evaluate reads the serving model's artifact under the pipeline role (IAM enforced) and
+    scores it on the retrain's test split, rather than trusting its registered metric."""
+    runtime, _, _ = looped
+    s3 = runtime.cloud.client("s3")
+    sm = runtime.cloud.client("sagemaker")
+    packages = sm.list_model_packages(ModelPackageGroupName=runtime.model_group)
+    arns = sorted(
+        (p["ModelPackageVersion"], p["ModelPackageArn"])
+        for p in packages["ModelPackageSummaryList"]
+    )
+    meta = sm.describe_model_package(ModelPackageName=arns[1][1])["CustomerMetadataProperties"]
+    execution = meta["PipelineExecutionArn"].rsplit("/", 1)[-1]
+    evaluation = json.loads(
+        s3.get_object(
+            Bucket=runtime.artifacts_bucket, Key=f"pipelines/{execution}/evaluation/evaluation.json"
+        )["Body"].read()
+    )["objective"]
+    assert "on this test split" in evaluation["live_value_source"], evaluation
+    assert evaluation["live_value"] is not None and evaluation["passed"]
