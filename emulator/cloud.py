@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import io
 import logging
-import socket
 import threading
 import urllib.request
 from dataclasses import dataclass
@@ -72,18 +71,14 @@ class _Raw:
         return body
 
 
-def free_port(host: str = "127.0.0.1") -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind((host, 0))
-        return int(sock.getsockname()[1])
-
-
 class LocalCloud:
     _active: ClassVar[LocalCloud | None] = None
 
     def __init__(self, *, host: str = "127.0.0.1", port: int = 0) -> None:
         self.host = host
-        self.port = port or free_port(host)
+        # 0: the server binds a free port itself at start. Picking one first and binding it
+        # later left a gap in which another process (a second test run) took the same port.
+        self.port = port
         self.account = ACCOUNT
         self.region = REGION
         self.front = Front(DomainDispatcherApplication(create_backend_app))
@@ -121,17 +116,27 @@ class LocalCloud:
             # Werkzeug logs every request at INFO; the runtime's own timeline is the record.
             self._werkzeug_level = logging.getLogger("werkzeug").level
             logging.getLogger("werkzeug").setLevel(logging.WARNING)
-            self._server = make_server(
-                self.host, self.port, self.front, threaded=True, request_handler=MotoRequestHandler
-            )
+            try:
+                self._server = make_server(
+                    self.host,
+                    self.port,
+                    self.front,
+                    threaded=True,
+                    request_handler=MotoRequestHandler,
+                )
+            except SystemExit as exc:  # werkzeug exits the process when the port is taken
+                raise LocalCloudError(
+                    f"cannot listen on {self.host}:{self.port}: the port is in use"
+                ) from exc
+            self.port = int(self._server.server_port)
             self._thread = threading.Thread(
                 target=self._server.serve_forever, name="local-cloud", daemon=True
             )
             self._thread.start()
             request = urllib.request.Request(f"{self.endpoint_url}/moto-api/reset", method="POST")
             urllib.request.urlopen(request, timeout=10).close()
-        except Exception:
-            self.stop()
+        except BaseException:
+            self.stop()  # also clears _active: a failed start leaves nothing behind
             raise
         return self
 
