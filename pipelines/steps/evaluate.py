@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -58,24 +59,15 @@ def evaluate_model(
     confidence: float = 0.95,
 ) -> dict[str, Any]:
     check_metric(metric, schema)
-    # A held-out row may hold a category the training split never saw: the endpoint refuses it
-    # (serving_features.py), but the estimator scores it (its encoder ignores unknown ones).
-    scoring = {**model, "metadata": {**model["metadata"], "categories": {}}}
-    predictions = inference.predict_fn(test[[f.name for f in schema.features]], scoring)
-    y = test[schema.target]
-    if schema.problem_type == "regression":
-        y_pred = np.array([p["prediction"] for p in predictions])
-        section, scores = "regression_metrics", _regression(y.to_numpy(float), y_pred, seed)
-        objective = (resampled_scores.regression_scorer(metric), y.to_numpy(float), y_pred)
+    out = predict_split(model, test, schema)
+    if out.labels is None:
+        section, scores = "regression_metrics", _regression(out.y, out.scores, seed)
+        objective = (resampled_scores.regression_scorer(metric), out.y, out.scores)
     else:
-        labels = list(predictions[0]["probabilities"]) if predictions else []
-        proba = np.array([[p["probabilities"][lab] for lab in labels] for p in predictions])
-        y_true = y.astype(str).to_numpy()
-        positive = model["metadata"].get("positive_class") or (labels[-1] if labels else None)
-        binary = len(labels) == 2
+        binary = len(out.labels) == 2
         section = "binary_classification_metrics" if binary else "multiclass_classification_metrics"
-        scores = _classification(y_true, proba, labels, positive if binary else None, seed)
-        objective = (_scorer(metric, labels, positive if binary else None), y_true, proba)
+        scores = _classification(out.y, out.scores, out.labels, out.positive, seed)
+        objective = (_scorer(metric, out.labels, out.positive), out.y, out.scores)
     if metric not in scores:
         raise ValueError(f"metric {metric} is undefined on this test set (a single class?)")
     value, std = scores[metric]["value"], scores[metric]["standard_deviation"]
@@ -98,7 +90,7 @@ def evaluate_model(
     return {
         section: scores,
         # The outputs on the test split: what prediction drift compares live answers with.
-        "prediction_baseline": prediction_baseline(predictions, schema.problem_type),
+        "prediction_baseline": prediction_baseline(out.predictions, schema.problem_type),
         "objective": {
             "name": metric,
             "value": value,
@@ -127,24 +119,47 @@ def evaluate_model(
     }
 
 
+@dataclass
+class SplitPredictions:
+    """A model's answers on the test rows, as its metrics take them."""
+
+    predictions: list[dict[str, Any]]  # as the endpoint answers
+    y: np.ndarray  # the target: floats (regression) or class labels as text
+    scores: np.ndarray  # predicted values, or one probability column per label
+    labels: list[str] | None  # classification: the labels of the columns of `scores`
+    positive: str | None  # binary classification: the positive class; else None
+
+
+def predict_split(
+    model: dict[str, Any], test: pd.DataFrame, schema: DatasetSchema
+) -> SplitPredictions:
+    # A held-out row may hold a category the training split never saw: the endpoint refuses it
+    # (serving_features.py), but the estimator scores it (its encoder ignores unknown ones).
+    scoring = {**model, "metadata": {**model["metadata"], "categories": {}}}
+    predictions = inference.predict_fn(test[[f.name for f in schema.features]], scoring)
+    y = test[schema.target]
+    if schema.problem_type == "regression":
+        y_pred = np.array([p["prediction"] for p in predictions])
+        return SplitPredictions(predictions, y.to_numpy(float), y_pred, None, None)
+    labels = list(predictions[0]["probabilities"]) if predictions else []
+    proba = np.array([[p["probabilities"][lab] for lab in labels] for p in predictions])
+    positive = model["metadata"].get("positive_class") or (labels[-1] if labels else None)
+    binary = len(labels) == 2
+    return SplitPredictions(
+        predictions, y.astype(str).to_numpy(), proba, labels, positive if binary else None
+    )
+
+
 def metric_on(
     model: dict[str, Any], test: pd.DataFrame, schema: DatasetSchema, metric: str
 ) -> float:
     """The configured metric of any loaded model on these rows: how the live model is scored on
     the test split a new one is judged on, so the two are compared on the same rows."""
     check_metric(metric, schema)
-    scoring = {**model, "metadata": {**model["metadata"], "categories": {}}}
-    predictions = inference.predict_fn(test[[f.name for f in schema.features]], scoring)
-    if schema.problem_type == "regression":
-        y_pred = np.array([p["prediction"] for p in predictions])
-        return regression_score(metric, test[schema.target].to_numpy(float), y_pred)
-    labels = list(predictions[0]["probabilities"]) if predictions else []
-    proba = np.array([[p["probabilities"][lab] for lab in labels] for p in predictions])
-    positive = model["metadata"].get("positive_class") or (labels[-1] if labels else None)
-    y_true = test[schema.target].astype(str).to_numpy()
-    return classification_score(
-        metric, y_true, proba, labels, positive if len(labels) == 2 else None
-    )
+    out = predict_split(model, test, schema)
+    if out.labels is None:
+        return regression_score(metric, out.y, out.scores)
+    return classification_score(metric, out.y, out.scores, out.labels, out.positive)
 
 
 def classification_score(
