@@ -36,6 +36,19 @@ class Synthesized:
         return Resolver(self.raw, account="123456789012", region="us-east-1").resolve(value)
 
 
+@pytest.fixture()
+def moto_credentials(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Fake credentials for moto's in-process mock, and no endpoint override: a test's boto3
+    clients then reach `mock_aws()`, never a real account or a local runtime."""
+    for name, value in {
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_DEFAULT_REGION": "us-east-1",
+    }.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
+
+
 @pytest.fixture(scope="session")
 def synthesize(tmp_path_factory: pytest.TempPathFactory):
     """`synthesize("dev")`: the stage's cloud assembly, built at most once per session.

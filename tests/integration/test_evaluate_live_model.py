@@ -42,14 +42,7 @@ def _model(tmp: Path, name: str, train, schema: DatasetSchema) -> Path:
 
 
 @pytest.fixture()
-def run(monkeypatch, tmp_path):
-    for name, value in {
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        "AWS_DEFAULT_REGION": "us-east-1",
-    }.items():
-        monkeypatch.setenv(name, value)
-    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
+def run(moto_credentials, tmp_path):
     schema = DatasetSchema.model_validate(
         json.loads((ROOT / "config/dev.json").read_text())["dataset"]
     )

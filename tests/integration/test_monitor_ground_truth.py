@@ -77,14 +77,7 @@ def _put(s3, bucket, key, lines):
 
 
 @pytest.fixture()
-def stack(monkeypatch, tmp_path):
-    for name, value in {
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        "AWS_DEFAULT_REGION": "us-east-1",
-    }.items():
-        monkeypatch.setenv(name, value)
-    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
+def stack(moto_credentials, tmp_path):
     with mock_aws():
         s3 = boto3.client("s3")
         for bucket in (DATA, ARTIFACTS):

@@ -20,14 +20,7 @@ DEFINITION = {"Version": "2020-12-01", "Parameters": [], "Steps": []}
 
 
 @pytest.fixture
-def aws(monkeypatch):
-    for name, value in {
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        "AWS_DEFAULT_REGION": "us-east-1",
-    }.items():
-        monkeypatch.setenv(name, value)
-    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
+def aws(moto_credentials):
     with mock_aws():
         s3, sm = boto3.client("s3"), boto3.client("sagemaker")
         s3.create_bucket(Bucket=ARTIFACTS)

@@ -221,15 +221,8 @@ ENDPOINT, ARTIFACTS, DATA = "ep", "artifacts", "data"
 
 
 def test_the_monitoring_step_writes_the_window_and_the_stable_history_page(
-    tmp_path, monkeypatch, churn_schema
+    tmp_path, moto_credentials, monkeypatch, churn_schema
 ):
-    for name, value in {
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        "AWS_DEFAULT_REGION": "us-east-1",
-    }.items():
-        monkeypatch.setenv(name, value)
-    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
     features = [f.name for f in churn_schema.features]
     profile = build_profile([generate_churn(2000, seed=1)[features]], churn_schema.feature_kinds)
     rows = generate_churn(200, seed=2)[features].astype(str).to_csv(index=False, header=False)
