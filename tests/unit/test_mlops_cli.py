@@ -65,6 +65,17 @@ def _register(s3, sm, run: str, status: str = "PendingManualApproval") -> str:
     )["ModelPackageArn"]
 
 
+def _attach_data_objects(s3, sm, arn: str, run: str, record: dict) -> None:
+    """The run's Validate record (`data_objects.json`), named by its package's DataObjectsUri."""
+    key = f"pipelines/{run}/report/data_objects.json"
+    s3.put_object(Bucket=ARTIFACTS, Key=key, Body=json.dumps(record))
+    meta = sm.describe_model_package(ModelPackageName=arn)["CustomerMetadataProperties"]
+    sm.update_model_package(
+        ModelPackageArn=arn,
+        CustomerMetadataProperties={**meta, "DataObjectsUri": f"s3://{ARTIFACTS}/{key}"},
+    )
+
+
 def _go_live(s3, arn: str) -> None:
     record = {"endpoint_name": ENDPOINT, "model_package_arn": arn}
     s3.put_object(Bucket=ARTIFACTS, Key=f"live/{ENDPOINT}.json", Body=json.dumps(record))
@@ -122,17 +133,7 @@ def test_lineage_names_the_versions_the_run_read_not_the_ones_it_could_not(aws, 
     manifest["objects"].append(gone)
     s3.put_object(Bucket=ARTIFACTS, Key="manifests/r1.json", Body=json.dumps(manifest))
     record = {"objects": [read], "not_read": [{**gone, "reason": "NoSuchVersion"}]}
-    s3.put_object(
-        Bucket=ARTIFACTS, Key="pipelines/r1/report/data_objects.json", Body=json.dumps(record)
-    )
-    meta = sm.describe_model_package(ModelPackageName=arn)["CustomerMetadataProperties"]
-    sm.update_model_package(
-        ModelPackageArn=arn,
-        CustomerMetadataProperties={
-            **meta,
-            "DataObjectsUri": f"s3://{ARTIFACTS}/pipelines/r1/report/data_objects.json",
-        },
-    )
+    _attach_data_objects(s3, sm, arn, "r1", record)
     _go_live(s3, arn)
     assert main(["lineage", "--config", CONFIG, "--json"]) == 0
     answer = json.loads(capsys.readouterr().out)
@@ -157,17 +158,7 @@ def test_lineage_names_the_capture_and_label_versions_of_labelled_traffic(aws, c
             "ground_truth": [{**labels, "version_id": "v-gt"}],
         },
     }
-    s3.put_object(
-        Bucket=ARTIFACTS, Key="pipelines/r1/report/data_objects.json", Body=json.dumps(record)
-    )
-    meta = sm.describe_model_package(ModelPackageName=arn)["CustomerMetadataProperties"]
-    sm.update_model_package(
-        ModelPackageArn=arn,
-        CustomerMetadataProperties={
-            **meta,
-            "DataObjectsUri": f"s3://{ARTIFACTS}/pipelines/r1/report/data_objects.json",
-        },
-    )
+    _attach_data_objects(s3, sm, arn, "r1", record)
     _go_live(s3, arn)
     assert main(["lineage", "--config", CONFIG, "--json"]) == 0
     traffic = json.loads(capsys.readouterr().out)["labelled_traffic"]
