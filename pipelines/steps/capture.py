@@ -203,13 +203,15 @@ def named_raw(parsed: pd.DataFrame, features: Sequence[str]) -> pd.DataFrame:
     return parsed.reindex(columns=list(features)).reset_index(drop=True)
 
 
-def captured_request(event: Mapping, features: Sequence[str]) -> tuple[CapturedEvent, pd.DataFrame]:
-    """One capture record's ids and time, and its request rows named by the features, the
-    values as the caller sent them (labelled traffic: pipelines/steps/labelled.py)."""
-    meta = event["eventMetadata"]
+def captured_request(
+    event: Mapping, features: Sequence[str], when: datetime
+) -> tuple[CapturedEvent, pd.DataFrame]:
+    """One capture record's ids and time (`when`, its parsed inferenceTime), and its request
+    rows named by the features, the values as the caller sent them (labelled traffic:
+    pipelines/steps/labelled.py)."""
     data = event["captureData"]["endpointInput"]
     parsed = parse_body(_decode(data), data.get("observedContentType", CSV))
-    return _captured_event(event, parse_time(meta["inferenceTime"])), named_raw(parsed, features)
+    return _captured_event(event, when), named_raw(parsed, features)
 
 
 def _decode(data: Mapping[str, str]) -> str:

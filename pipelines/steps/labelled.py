@@ -58,9 +58,10 @@ def captured_rows(
                 continue
             try:
                 event = json.loads(line)
-                if not since <= parse_time(event["eventMetadata"]["inferenceTime"]) < until:
+                when = parse_time(event["eventMetadata"]["inferenceTime"])
+                if not since <= when < until:
                     continue
-                captured, rows = captured_request(event, features)
+                captured, rows = captured_request(event, features, when)
             except (RequestError, ValueError, KeyError, TypeError, AttributeError) as exc:
                 out.n_skipped += 1
                 if len(out.errors) < _ERROR_SAMPLES:
