@@ -93,5 +93,20 @@ def register_package(runtime: LocalRuntime, model_url: str = "s3://nowhere/model
     )["ModelPackageArn"]
 
 
+def package_of(runtime: LocalRuntime, execution_arn: str) -> dict[str, Any]:
+    """The one model package (described) that the pipeline execution registered."""
+    sm = runtime.cloud.client("sagemaker")
+    summaries = sm.list_model_packages(ModelPackageGroupName=runtime.model_group)
+    [package] = [
+        d
+        for p in summaries["ModelPackageSummaryList"]
+        if (d := sm.describe_model_package(ModelPackageName=p["ModelPackageArn"]))[
+            "CustomerMetadataProperties"
+        ]["PipelineExecutionArn"]
+        == execution_arn
+    ]
+    return package
+
+
 def unique(prefix: str) -> str:
     return f"{prefix}-{uuid.uuid4().hex[:8]}"

@@ -10,7 +10,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from conftest import unique, wait_for
+from conftest import package_of, unique, wait_for
 
 from emulator.bus import EXACTLY_ONCE
 from emulator.runtime import LocalRuntime, SynthesizedStack
@@ -138,17 +138,7 @@ def retrained(runtime, load_event) -> dict:
     assert started[-1]["status"] == "started", started
     arn = started[-1]["execution_arn"]
     assert runtime.executor.wait(arn, 300) == "Succeeded", runtime.executor.failure_reason(arn)
-    sm = runtime.cloud.client("sagemaker")
-    [package] = [
-        d
-        for p in sm.list_model_packages(ModelPackageGroupName=runtime.model_group)[
-            "ModelPackageSummaryList"
-        ]
-        if (d := sm.describe_model_package(ModelPackageName=p["ModelPackageArn"]))[
-            "CustomerMetadataProperties"
-        ]["PipelineExecutionArn"]
-        == arn
-    ]
+    package = package_of(runtime, arn)
     return {
         "meta": package["CustomerMetadataProperties"],
         "good": good_key,

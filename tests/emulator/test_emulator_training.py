@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
-from conftest import aws_cli, unique
+from conftest import aws_cli, package_of, unique
 
 from emulator.aws_events import MODEL_PACKAGE_EVENT, PIPELINE_EVENT
 from emulator.pipeline_functions import Context, UnsupportedError, resolve
@@ -253,17 +253,7 @@ def test_a_scheduled_run_reads_only_accepted_versions_and_its_lineage_names_them
     assert runtime.executor.wait(arn, 300) == "Succeeded", runtime.executor.failure_reason(arn)
 
     accepted = cli_run.entry_version
-    sm = runtime.cloud.client("sagemaker")
-    [package] = [
-        d
-        for p in sm.list_model_packages(ModelPackageGroupName=runtime.model_group)[
-            "ModelPackageSummaryList"
-        ]
-        if (d := sm.describe_model_package(ModelPackageName=p["ModelPackageArn"]))[
-            "CustomerMetadataProperties"
-        ]["PipelineExecutionArn"]
-        == arn
-    ]
+    package = package_of(runtime, arn)
     meta = package["CustomerMetadataProperties"]
     assert meta["TriggerEventType"] == "schedule"
     named = {(o.key, o.version_id) for o in trained_on(s3, meta)}
