@@ -55,4 +55,6 @@ def _in_hours(settings: DriftRetrainSettings, prefix: str, first_hour: str) -> l
 
 
 def _iso(moment: datetime) -> str:
-    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+    """With milliseconds: cut to the second, the window's end would leave out the requests
+    captured in the decision's own second (inferenceTime has whole seconds)."""
+    return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")

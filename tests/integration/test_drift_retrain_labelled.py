@@ -10,7 +10,9 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from lambda_fixtures import CONFIG, DATA_BUCKET, ENDPOINT, GOOD_CSV, handler, load_event
 
+from functions.drift_retrain.traffic import labelled_traffic
 from infra.contracts import settings_in_account
+from pipelines.steps.capture import parse_time
 
 CAPTURE = f"capture/{ENDPOINT}"
 LABELS = f"ground-truth/{ENDPOINT}"
@@ -20,9 +22,8 @@ def _hour(ago: timedelta = timedelta(0)) -> str:
     return (datetime.now(UTC) - ago).strftime("%Y/%m/%d/%H")
 
 
-@pytest.fixture
-def switched_on(monkeypatch):
-    """The environment the stack gives drift_retrain with the switch on (14 days)."""
+def _settings_on():
+    """drift_retrain's settings, as the stack gives them with the switch on (14 days)."""
     config = CONFIG.model_copy(
         update={
             "retrain": CONFIG.retrain.model_copy(
@@ -34,8 +35,13 @@ def switched_on(monkeypatch):
             )
         }
     )
-    on = settings_in_account(config, account="123456789012", region="us-east-1")
-    for name, value in on["drift_retrain"].to_env().items():
+    return settings_in_account(config, account="123456789012", region="us-east-1")["drift_retrain"]
+
+
+@pytest.fixture
+def switched_on(monkeypatch):
+    """The environment the stack gives drift_retrain with the switch on (14 days)."""
+    for name, value in _settings_on().to_env().items():
         if name.startswith("LABELLED_"):
             monkeypatch.setenv(name, value)
 
@@ -81,6 +87,18 @@ def test_a_quality_retrain_names_the_capture_and_label_versions_of_the_look_back
     until = datetime.fromisoformat(traffic["until"].replace("Z", "+00:00"))
     assert until - since == timedelta(days=14)
     assert abs(until.timestamp() - time.time()) < 60
+
+
+def test_the_look_back_ends_at_the_decision_not_at_its_second(aws):
+    # a request captured in the decision's own second (SageMaker's inferenceTime has whole
+    # seconds) is before the decision: the window's end keeps its milliseconds, so the request
+    # is inside [since, until) (the end cut to the second left it out)
+    decided = datetime(2026, 3, 2, 9, 30, 5, 456_000, tzinfo=UTC)
+    traffic = labelled_traffic(_settings_on(), decided.timestamp())
+    since, until = (parse_time(traffic[k]) for k in ("since", "until"))
+    assert until == decided and until - since == timedelta(days=14)
+    captured = parse_time("2026-03-02T09:30:05Z")
+    assert since <= captured < until
 
 
 def test_without_labels_no_capture_object_is_named(aws, context, switched_on):
